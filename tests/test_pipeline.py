@@ -1,0 +1,130 @@
+"""Stage caching: reuse, recompute on change, redo after a kill, one producer under concurrency."""
+
+import json
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from xlt.pipeline import DONE, Pipeline, StageContext, stage_key
+
+
+def make_pipeline(tmp_path: Path) -> Pipeline:
+    return Pipeline(artifacts_dir=tmp_path / "artifacts", cfg=None, tracker=None)
+
+
+def counting_stage(counter: Path):
+    """A stage that appends to `counter` each time it really runs and writes its input."""
+
+    def run(ctx: StageContext) -> None:
+        with counter.open("a") as f:
+            f.write("x")
+        (ctx.out / "value.txt").write_text(str(ctx.seed))
+
+    return run
+
+
+def runs(counter: Path) -> int:
+    return len(counter.read_text()) if counter.exists() else 0
+
+
+def test_a_finished_stage_is_reused_and_recomputed_when_an_input_changes(tmp_path):
+    counter = tmp_path / "count"
+    stage = counting_stage(counter)
+
+    first = make_pipeline(tmp_path)
+    data = first.run("data", stage, {"n": 1})
+    sft = first.run("sft", stage, {"lr": 0.1}, {"data": data})
+    assert runs(counter) == 2 and (sft.path / DONE).is_file()
+
+    second = make_pipeline(tmp_path)  # a new run with the same config
+    assert second.run("data", stage, {"n": 1}) == data
+    assert second.run("sft", stage, {"lr": 0.1}, {"data": data}) == sft
+    assert runs(counter) == 2
+    assert [u["reused"] for u in second.used] == [True, True]
+
+    # Changing the upstream config changes the downstream key: both rerun.
+    data2 = second.run("data", stage, {"n": 2})
+    sft2 = second.run("sft", stage, {"lr": 0.1}, {"data": data2})
+    assert runs(counter) == 4 and sft2.key != sft.key
+    # Changing the seed alone is a change too.
+    assert second.run("sft", stage, {"lr": 0.1}, {"data": data2}, seed=1).key != sft2.key
+
+
+def test_the_key_ignores_dict_order_but_not_values():
+    assert stage_key("s", {"a": 1, "b": 2}, {}) == stage_key("s", {"b": 2, "a": 1}, {})
+    assert stage_key("s", {"a": 1}, {}) != stage_key("s", {"a": 2}, {})
+    assert stage_key("s", {"a": 1}, {}) != stage_key("t", {"a": 1}, {})
+
+
+def test_the_run_record_names_every_artifact_used(tmp_path):
+    pipeline = make_pipeline(tmp_path)
+    stage = counting_stage(tmp_path / "count")
+    data = pipeline.run("data", stage, {})
+    pipeline.run("evaluate", stage, {}, {"data": data}, label="eval_pre_rl")
+    record = json.loads(pipeline.write_record(tmp_path).read_text())
+    assert [r["label"] for r in record] == ["data", "eval_pre_rl"]
+    assert all(Path(r["path"]).is_dir() for r in record)
+
+
+def _slow_stage_process(artifacts_dir: str, counter: str, hold_s: float) -> None:
+    def run(ctx: StageContext) -> None:
+        with open(counter, "a") as f:
+            f.write("x")
+        (ctx.out / "partial.txt").write_text("half")
+        time.sleep(hold_s)
+        (ctx.out / "value.txt").write_text("done")
+
+    Pipeline(artifacts_dir=Path(artifacts_dir), cfg=None, tracker=None).run("sft", run, {"lr": 1})
+
+
+def test_a_stage_killed_midway_is_redone(tmp_path):
+    counter = tmp_path / "count"
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_slow_stage_process, args=(str(tmp_path / "artifacts"), str(counter), 60.0)
+    )
+    proc.start()
+    deadline = time.time() + 30
+    while runs(counter) == 0 and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+    [folder] = [p for p in (tmp_path / "artifacts" / "sft").iterdir() if p.is_dir()]
+    assert not (folder / DONE).exists() and (folder / "partial.txt").exists()
+
+    _slow_stage_process(str(tmp_path / "artifacts"), str(counter), 0.0)
+    assert runs(counter) == 2  # the interrupted stage ran again
+    assert (folder / DONE).exists() and (folder / "value.txt").read_text() == "done"
+
+
+def test_two_processes_asking_for_one_stage_produce_one_artifact(tmp_path):
+    counter = tmp_path / "count"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=_slow_stage_process, args=(str(tmp_path / "artifacts"), str(counter), 1.0)
+        )
+        for _ in range(2)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    assert runs(counter) == 1
+    folders = [p for p in (tmp_path / "artifacts" / "sft").iterdir() if p.is_dir()]
+    assert len(folders) == 1 and (folders[0] / "value.txt").read_text() == "done"
+
+
+def test_a_failing_stage_leaves_no_done_marker(tmp_path):
+    def broken(ctx: StageContext) -> None:
+        raise RuntimeError("boom")
+
+    pipeline = make_pipeline(tmp_path)
+    with pytest.raises(RuntimeError, match="boom"):
+        pipeline.run("sft", broken, {})
+    folders = [p for p in (tmp_path / "artifacts" / "sft").iterdir() if p.is_dir()]
+    assert folders and not (folders[0] / DONE).exists()

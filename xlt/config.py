@@ -1,0 +1,396 @@
+"""Typed configuration: one dataclass per config group, built once at the entry point.
+
+Each YAML file under `conf/<group>/` names its dataclass with `_target_`, so
+`hydra.utils.instantiate` turns the composed config into these objects and the
+checks in `__post_init__` run before any work. Library code never sees a
+DictConfig: stages pick the plain values they need from these objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xlt.languages import check_language
+
+SFT_MIXTURES = ("none", "monolingual", "multilingual", "parallel")
+RL_ALGORITHMS = ("none", "grpo", "ppo")
+ZERO_STAGES = (0, 1, 2, 3)
+
+
+def _check_choice(value: object, choices: tuple, key: str) -> None:
+    if value not in choices:
+        raise ValueError(f"{key}={value!r} is not one of {list(choices)}; pick one of those")
+
+
+def _check_positive(value: float, key: str) -> None:
+    if value <= 0:
+        raise ValueError(f"{key}={value} must be > 0")
+
+
+def _check_languages(codes: list[str], key: str) -> None:
+    for code in codes:
+        check_language(code, key)
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class ModelConfig:
+    """A Hub/local checkpoint (`path`), or a tiny Llama built from scratch (`path: null`)."""
+
+    name: str = "tiny-llama"
+    path: str | None = None  # Hub name or local folder; None: build from scratch (micro scale)
+    revision: str | None = None
+    chat: bool = False  # instruct model: prompts go through its chat template
+    # Architecture of a model built from scratch (ignored when `path` is set).
+    vocab_size: int = 512
+    hidden_size: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    intermediate_size: int = 256
+    max_seq_len: int = 512
+
+    def __post_init__(self) -> None:
+        for key in ("vocab_size", "hidden_size", "num_layers", "num_heads", "max_seq_len"):
+            _check_positive(getattr(self, key), f"model.{key}")
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"model.hidden_size={self.hidden_size} must be divisible by "
+                f"model.num_heads={self.num_heads}"
+            )
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class MicroDataConfig:
+    """The embedded synthetic suite of parallel programs (micro scale)."""
+
+    kind: str = "micro"
+    languages: list[str] = field(default_factory=lambda: ["py", "js", "lua", "rb", "php", "pl"])
+    held_out: list[str] = field(default_factory=lambda: ["rb", "pl"])  # never in SFT or RL data
+    num_tasks: int = 600
+    split_fractions: list[float] = field(default_factory=lambda: [0.6, 0.2, 0.2])  # sft, rl, eval
+    corpus_shares: dict[str, float] = field(default_factory=dict)  # language -> share; {} = even
+    parallel_k: int = 3  # languages per problem in the parallel mixture
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_languages(self.languages, "data.languages")
+        _check_languages(self.held_out, "data.held_out")
+        missing = sorted(set(self.held_out) - set(self.languages))
+        if missing:
+            raise ValueError(f"data.held_out has {missing}, which are not in data.languages")
+        _check_positive(self.num_tasks, "data.num_tasks")
+        if len(self.split_fractions) != 3 or abs(sum(self.split_fractions) - 1) > 1e-6:
+            raise ValueError(
+                "data.split_fractions must be three numbers (sft, rl, eval) summing to 1"
+            )
+
+    @property
+    def trainable_languages(self) -> list[str]:
+        return [code for code in self.languages if code not in self.held_out]
+
+
+@dataclass
+class CodeforcesDataConfig:
+    """CodeForces problems and multi-language accepted submissions from the Hub (paper scale)."""
+
+    kind: str = "codeforces"
+    problems_dataset: str = "open-r1/codeforces"
+    problems_revision: str | None = None
+    submissions_dataset: str = "open-r1/codeforces-submissions"
+    submissions_revision: str | None = None
+    local_path: str | None = None  # a local copy in the Hub format instead of the Hub
+    languages: list[str] = field(default_factory=lambda: ["py", "cpp", "java", "go", "php", "rb"])
+    held_out: list[str] = field(default_factory=lambda: ["go", "php", "rb"])
+    parallel_k: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_languages(self.languages, "data.languages")
+        _check_languages(self.held_out, "data.held_out")
+        missing = sorted(set(self.held_out) - set(self.languages))
+        if missing:
+            raise ValueError(f"data.held_out has {missing}, which are not in data.languages")
+
+    @property
+    def trainable_languages(self) -> list[str]:
+        return [code for code in self.languages if code not in self.held_out]
+
+
+DataConfig = MicroDataConfig | CodeforcesDataConfig
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class PretrainConfig:
+    """Training from scratch on the corpus: micro scale stands in for a pretrained LLM."""
+
+    enabled: bool = True
+    max_steps: int = 300
+    batch_size: int = 16  # sequences per optimizer step, summed over ranks and accumulation
+    micro_batch_size: int = 16  # sequences per forward pass per rank
+    seq_len: int = 256
+    lr: float = 3e-3
+    warmup_steps: int = 20
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    save_every: int = 100
+    keep_last: int = 2
+
+    def __post_init__(self) -> None:
+        _check_micro_batch(self.batch_size, self.micro_batch_size, "pretrain")
+
+
+@dataclass
+class SFTConfig:
+    mixture: str = "parallel"  # none | monolingual | multilingual | parallel
+    num_tokens: int | None = None  # token budget shared by all mixtures; None: the smallest one's
+    max_steps: int = 200
+    batch_size: int = 16
+    micro_batch_size: int = 16
+    seq_len: int = 256
+    lr: float = 1e-3
+    warmup_steps: int = 20
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    save_every: int = 100
+    keep_last: int = 2
+
+    def __post_init__(self) -> None:
+        _check_choice(self.mixture, SFT_MIXTURES, "sft.mixture")
+        _check_micro_batch(self.batch_size, self.micro_batch_size, "sft")
+
+
+def _check_micro_batch(batch_size: int, micro_batch_size: int, group: str) -> None:
+    _check_positive(batch_size, f"{group}.batch_size")
+    _check_positive(micro_batch_size, f"{group}.micro_batch_size")
+    if batch_size % micro_batch_size:
+        raise ValueError(
+            f"{group}.batch_size={batch_size} must be a multiple of "
+            f"{group}.micro_batch_size={micro_batch_size} (the rest is gradient accumulation)"
+        )
+
+
+@dataclass
+class ParallelizationConfig:
+    """How training is spread over devices; rendered into a DeepSpeed config."""
+
+    name: str = "single"
+    zero_stage: int = 0
+    offload_optimizer: bool = False
+    offload_params: bool = False
+    bf16: bool | None = None  # None: bf16 on GPU, fp32 on CPU
+
+    def __post_init__(self) -> None:
+        _check_choice(self.zero_stage, ZERO_STAGES, "parallelization.zero_stage")
+        if (self.offload_optimizer or self.offload_params) and self.zero_stage < 2:
+            raise ValueError(
+                "parallelization: CPU offload needs zero_stage 2 or 3 "
+                "(use parallelization=zero3_offload)"
+            )
+        if self.offload_params and self.zero_stage != 3:
+            raise ValueError("parallelization.offload_params needs zero_stage=3")
+
+
+# --------------------------------------------------------------------------- RL
+
+
+@dataclass
+class RLConfig:
+    algorithm: str = "grpo"  # none | grpo | ppo
+    source_language: str = "py"
+    steps: int = 40
+    prompts_per_step: int = 8
+    group_size: int = 8  # samples per prompt
+    micro_batch_size: int = 16  # sequences per forward/backward pass
+    lr: float = 5e-4
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    scale_by_std: bool = True
+    filter_zero_std_groups: bool = False
+    kl_coef: float = 0.0  # > 0 keeps a frozen reference model
+    reward: str = "binary"  # binary | fraction
+    max_new_tokens: int = 96
+    temperature: float = 1.0
+    top_p: float = 1.0
+    # PPO only.
+    value_lr: float = 1e-3
+    gamma: float = 1.0
+    gae_lambda: float = 0.95
+    value_clip: float = 0.2
+    oracle: bool = False  # RL directly in a held-out target language: the paper's upper bound
+    save_every: int = 20
+    keep_last: int = 2
+
+    def __post_init__(self) -> None:
+        _check_choice(self.algorithm, RL_ALGORITHMS, "rl.algorithm")
+        _check_choice(self.reward, ("binary", "fraction"), "rl.reward")
+        check_language(self.source_language, "rl.source_language")
+        for key in ("steps", "prompts_per_step", "group_size", "micro_batch_size"):
+            _check_positive(getattr(self, key), f"rl.{key}")
+        if self.algorithm == "grpo" and self.group_size < 2:
+            raise ValueError("rl.group_size must be >= 2 for GRPO (advantages are within-group)")
+        rollouts = self.prompts_per_step * self.group_size
+        if rollouts % self.micro_batch_size:
+            raise ValueError(
+                f"rl.prompts_per_step * rl.group_size = {rollouts} must be divisible by "
+                f"rl.micro_batch_size={self.micro_batch_size}"
+            )
+
+    @property
+    def needs_reference_model(self) -> bool:
+        return self.algorithm != "none" and self.kl_coef > 0
+
+
+@dataclass
+class RolloutConfig:
+    backend: str = "hf"  # hf | vllm
+    batch_size: int = 64  # prompts per generate call (hf)
+    gpu_memory_utilization: float = 0.4  # vllm, colocated with the trainer
+    enable_sleep_mode: bool = True  # vllm frees its memory while the trainer updates
+
+    def __post_init__(self) -> None:
+        _check_choice(self.backend, ("hf", "vllm"), "rollout.backend")
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class EvalConfig:
+    benchmark: str = "micro"  # micro | multipl-e | humaneval-x | mbxp
+    data_path: str | None = None  # local benchmark folder; None: the data stage / shared benchmarks
+    languages: list[str] = field(default_factory=list)  # [] = every language of the data
+    num_samples: int = 1
+    temperature: float = 0.0  # 0: greedy
+    top_p: float = 1.0
+    max_new_tokens: int = 96
+    k: list[int] = field(default_factory=lambda: [1])
+    max_problems: int | None = None  # per language; None: all
+    bootstrap_samples: int = 1000
+
+    def __post_init__(self) -> None:
+        _check_choice(
+            self.benchmark, ("micro", "multipl-e", "humaneval-x", "mbxp"), "eval.benchmark"
+        )
+        _check_languages(self.languages, "eval.languages")
+        too_big = [k for k in self.k if k > self.num_samples]
+        if too_big:
+            raise ValueError(
+                f"eval.k has {too_big} > eval.num_samples={self.num_samples}: "
+                "raise eval.num_samples or drop those k"
+            )
+        if self.num_samples > 1 and self.temperature == 0:
+            raise ValueError("eval.num_samples > 1 with eval.temperature=0 gives identical samples")
+
+
+# --------------------------------------------------------------------------- execution
+
+
+@dataclass
+class ExecutionConfig:
+    workers: int = 0  # 0: one per CPU core
+    heavy_workers: int = 1  # concurrent compilations for heavy toolchains (javac, scalac, ...)
+    timeout_s: float = 10.0
+    memory_mb: int = 1024
+    output_limit_bytes: int = 65536
+    network_isolation: str = "auto"  # auto | on | off
+    cache_dir: str | None = None  # None: ~/.cache/xlt/exec
+
+    def __post_init__(self) -> None:
+        _check_choice(self.network_isolation, ("auto", "on", "off"), "execution.network_isolation")
+        _check_positive(self.timeout_s, "execution.timeout_s")
+        _check_positive(self.memory_mb, "execution.memory_mb")
+
+
+# --------------------------------------------------------------------------- analysis, tracking
+
+
+@dataclass
+class AnalysisConfig:
+    enabled: bool = True
+    source: str = "data"  # data (the suite's parallel programs) | humaneval-x | mbxp
+    languages: list[str] = field(default_factory=list)  # [] = all available
+    pooling: str = "mean"  # mean | last
+    batch_size: int = 16
+    max_programs: int | None = 200  # per language
+
+    def __post_init__(self) -> None:
+        _check_choice(self.source, ("data", "humaneval-x", "mbxp"), "analysis.source")
+        _check_choice(self.pooling, ("mean", "last"), "analysis.pooling")
+        _check_languages(self.languages, "analysis.languages")
+
+
+@dataclass
+class TrackingConfig:
+    backend: str = "jsonl"  # jsonl | wandb (the JSONL log is always written)
+    project: str = "xlt"
+    entity: str | None = None
+    mode: str = "offline"  # offline | online
+    group: str | None = None  # runs of one sweep share a group
+
+    def __post_init__(self) -> None:
+        _check_choice(self.backend, ("jsonl", "wandb"), "tracking.backend")
+        _check_choice(self.mode, ("offline", "online"), "tracking.mode")
+
+
+# --------------------------------------------------------------------------- root
+
+
+@dataclass
+class XltConfig:
+    """One study setting: SFT mixture x RL source language x seed, at a scale."""
+
+    model: ModelConfig
+    data: DataConfig
+    pretrain: PretrainConfig
+    sft: SFTConfig
+    rl: RLConfig
+    rollout: RolloutConfig
+    eval: EvalConfig
+    parallelization: ParallelizationConfig
+    execution: ExecutionConfig
+    analysis: AnalysisConfig
+    tracking: TrackingConfig
+    scale: str = "micro"
+    seed: int = 0
+    artifacts_dir: str = "artifacts"  # shared stage cache: reused across runs and sweeps
+    run_dir: str = "."  # this run's folder (Hydra's output dir)
+
+    def __post_init__(self) -> None:
+        _check_choice(self.scale, ("micro", "paper"), "scale")
+        if self.rl.algorithm != "none":
+            source = self.rl.source_language
+            if source not in self.data.languages:
+                raise ValueError(
+                    f"rl.source_language={source!r} is not in data.languages={self.data.languages}; "
+                    "add it there or pick another source language"
+                )
+            if source in self.data.held_out and not self.rl.oracle:
+                raise ValueError(
+                    f"rl.source_language={source!r} is held out (data.held_out={self.data.held_out}); "
+                    "a held-out language never appears in SFT or RL data. For an oracle run "
+                    "(RL directly in the target) use +experiment=oracle"
+                )
+        unknown_eval = sorted(set(self.eval.languages) - set(self.data.languages))
+        if self.eval.benchmark == "micro" and unknown_eval:
+            raise ValueError(
+                f"eval.languages has {unknown_eval}, which the micro suite does not render "
+                f"(data.languages={self.data.languages})"
+            )
+        if self.model.path is None and self.scale == "micro" and not self.pretrain.enabled:
+            raise ValueError(
+                "model.path is null (build from scratch) but pretrain.enabled=false: "
+                "a model built from scratch must be pretrained"
+            )
+        seq_len = max(self.pretrain.seq_len, self.sft.seq_len)
+        if self.model.path is None and seq_len > self.model.max_seq_len:
+            raise ValueError(
+                f"pretrain/sft seq_len={seq_len} exceeds model.max_seq_len={self.model.max_seq_len}"
+            )

@@ -1,0 +1,103 @@
+"""Run one setting of the study (or a sweep of them with --multirun).
+
+    python -m xlt.run +experiment=parallel_sft                 # micro scale, CPU, minutes
+    python -m xlt.run +experiment=parallel_sft --cfg job       # print the composed config
+    python -m xlt.run --multirun +experiment=transfer_sweep    # SFT mixtures x sources x seeds
+    python -m xlt.run +experiment=parallel_sft scale=paper     # GPUs: see README
+
+This is the only module (with xlt.report and xlt.doctor) that reads Hydra config:
+it turns the composed YAML into the typed dataclasses of `xlt.config`, checks
+them, checks that every stage the setting needs exists, then runs the stages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from omegaconf import DictConfig, OmegaConf
+
+from xlt.config import XltConfig
+from xlt.pipeline import Pipeline
+from xlt.stages import StageUnavailable, load_stage
+from xlt.study import planned_stages, run_study
+from xlt.tracking import JsonlTracker
+
+log = logging.getLogger("xlt.run")
+
+
+def build_config(dict_cfg: DictConfig) -> XltConfig:
+    """Instantiate the typed config; a bad value raises ValueError naming the key and the fix."""
+    try:
+        cfg = hydra.utils.instantiate(dict_cfg, _convert_="all")
+    except InstantiationException as error:
+        # Our checks raise ValueError with the key in the message; anything else (a stray
+        # key, a wrong type) is best described by Hydra's message, which names the node.
+        cause = error.__cause__
+        raise ValueError(str(cause if isinstance(cause, ValueError) else error)) from None
+    assert isinstance(cfg, XltConfig), type(cfg)
+    return cfg
+
+
+def check_stages(cfg: XltConfig) -> None:
+    missing = []
+    for name in planned_stages(cfg):
+        try:
+            load_stage(name)
+        except StageUnavailable as error:
+            missing.append(str(error))
+    if missing:
+        raise StageUnavailable(
+            "this setting needs stages that are not available yet:\n  " + "\n  ".join(missing)
+        )
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(dict_cfg: DictConfig) -> None:
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    dict_cfg.run_dir = str(run_dir)
+    try:
+        cfg = build_config(dict_cfg)
+        check_stages(cfg)
+    except (ValueError, StageUnavailable) as error:
+        print(f"xlt: {error}", file=sys.stderr)
+        sys.exit(2)
+
+    resolved = OmegaConf.to_container(dict_cfg, resolve=True)
+    (run_dir / "config.json").write_text(json.dumps(resolved, indent=2))
+    tracker = JsonlTracker(run_dir / "metrics.jsonl")
+    pipeline = Pipeline(artifacts_dir=Path(cfg.artifacts_dir), cfg=cfg, tracker=tracker)
+    started = time.perf_counter()
+    try:
+        artifacts = run_study(cfg, pipeline)
+        summary = {role: str(art.path) for role, art in artifacts.items()}
+        (run_dir / "run.json").write_text(
+            json.dumps({"setting": setting_of(cfg), "artifacts": summary}, indent=2)
+        )
+    finally:
+        pipeline.write_record(run_dir)
+        tracker.close()
+    log.info("finished in %.1f s; run folder %s", time.perf_counter() - started, run_dir)
+
+
+def setting_of(cfg: XltConfig) -> dict:
+    """What identifies this run's rows in the transfer matrix."""
+    return {
+        "scale": cfg.scale,
+        "model": cfg.model.name,
+        "sft_mixture": cfg.sft.mixture,
+        "rl_algorithm": cfg.rl.algorithm,
+        "rl_source_language": cfg.rl.source_language if cfg.rl.algorithm != "none" else None,
+        "oracle": cfg.rl.oracle,
+        "seed": cfg.seed,
+    }
+
+
+if __name__ == "__main__":
+    main()
