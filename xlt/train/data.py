@@ -1,0 +1,174 @@
+"""Token data for the training loop: pretraining blocks, SFT examples, batching, data order.
+
+- **pretrain**: documents are tokenized (BOS ... EOS), concatenated and cut into fixed-length
+  blocks; every token carries loss. Documents share a block and attend across their boundary,
+  as in ordinary LM pretraining (the EOS marks it).
+- **SFT**: one example per (prompt, response). Instruct models (a tokenizer with a chat template)
+  get the template: the prompt as the user turn, the response as the assistant turn. Other models
+  get plain completion format: `BOS prompt response EOS`. Loss falls on response tokens (and the
+  closing EOS / end-of-turn) only; prompt tokens get label -100.
+  Examples are **padded** to the longest in their micro-batch, not packed: packing without
+  cross-example attention needs per-example attention masks, which only flash-attention varlen
+  kernels run efficiently (GPU); padding is exact on every attention backend, and SFT examples
+  here are short and similar in length, so little compute goes to padding.
+- **order**: `micro_batch_indices(step)` is a pure function of (seed, micro-step, rank), so the
+  data position is one integer and a resumed run sees the same batches as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+
+IGNORE_INDEX = -100  # label value the loss skips (torch cross_entropy's default ignore_index)
+
+
+@dataclass(frozen=True)
+class TokenExample:
+    input_ids: list[int]
+    labels: list[int]  # same length; IGNORE_INDEX where no loss is taken
+
+    @property
+    def num_loss_tokens(self) -> int:
+        """Tokens that are predicted with loss (labels are shifted by one inside the loss)."""
+        return sum(1 for label in self.labels[1:] if label != IGNORE_INDEX)
+
+
+def pack_pretrain(texts: Iterable[str], tokenizer, seq_len: int) -> list[TokenExample]:
+    """Concatenate tokenized documents (BOS text EOS) and cut full `seq_len` blocks; the tail that
+    does not fill a block is dropped."""
+    stream: list[int] = []
+    for text in texts:
+        stream.extend(_with_bos(tokenizer, tokenizer(text, add_special_tokens=False).input_ids))
+        stream.append(tokenizer.eos_token_id)
+    blocks = [stream[i : i + seq_len] for i in range(0, len(stream) - seq_len + 1, seq_len)]
+    if not blocks:
+        raise ValueError(
+            f"the corpus has {len(stream)} tokens, fewer than one block of seq_len={seq_len}; "
+            "add text or lower seq_len"
+        )
+    return [TokenExample(block, list(block)) for block in blocks]
+
+
+def sft_example(tokenizer, prompt: str, response: str, max_seq_len: int) -> TokenExample | None:
+    """One SFT example with completion-only labels, truncated to `max_seq_len` tokens.
+
+    Returns None when truncation would leave no response token to learn from.
+    """
+    if tokenizer.chat_template:
+        user = [{"role": "user", "content": prompt}]
+        prompt_ids = _chat_ids(tokenizer, user, add_generation_prompt=True)
+        full_ids = _chat_ids(
+            tokenizer,
+            [*user, {"role": "assistant", "content": response}],
+            add_generation_prompt=False,
+        )
+        if full_ids[: len(prompt_ids)] != prompt_ids:
+            raise ValueError(
+                "the chat template renders the prompt differently with and without the reply, so "
+                "prompt tokens cannot be masked; use a template whose user turn is a prefix "
+                "(set model.chat=false to train in plain completion format)"
+            )
+        response_ids = full_ids[len(prompt_ids) :]
+    else:
+        prompt_ids = _with_bos(tokenizer, tokenizer(prompt, add_special_tokens=False).input_ids)
+        response_ids = tokenizer(response, add_special_tokens=False).input_ids
+        response_ids = [*response_ids, tokenizer.eos_token_id]
+    input_ids = (prompt_ids + response_ids)[:max_seq_len]
+    labels = ([IGNORE_INDEX] * len(prompt_ids) + response_ids)[:max_seq_len]
+    if len(prompt_ids) >= len(input_ids):
+        return None
+    return TokenExample(input_ids, labels)
+
+
+def build_sft_examples(
+    records: Iterable[dict], tokenizer, max_seq_len: int
+) -> tuple[list[TokenExample], dict[str, int]]:
+    """SFT examples from `{"prompt", "response", ...}` records, with counts of what was cut."""
+    examples, dropped, truncated = [], 0, 0
+    for record in records:
+        example = sft_example(tokenizer, record["prompt"], record["response"], max_seq_len)
+        if example is None:
+            dropped += 1
+            continue
+        truncated += len(example.input_ids) == max_seq_len
+        examples.append(example)
+    if not examples:
+        raise ValueError(
+            f"no SFT example has a response token within max_seq_len={max_seq_len} "
+            f"({dropped} dropped); raise seq_len"
+        )
+    return examples, {"examples": len(examples), "dropped": dropped, "truncated": truncated}
+
+
+def collate(examples: list[TokenExample], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad to the longest example: input_ids_BT, labels_BT and attention_mask_BT.
+
+    attention_mask is None when nothing is padded (pretraining blocks), which lets attention
+    kernels skip mask handling.
+    """
+    longest = max(len(ex.input_ids) for ex in examples)
+    input_ids = torch.full((len(examples), longest), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), longest), IGNORE_INDEX, dtype=torch.long)
+    mask = torch.zeros((len(examples), longest), dtype=torch.long)
+    for row, ex in enumerate(examples):
+        n = len(ex.input_ids)
+        input_ids[row, :n] = torch.tensor(ex.input_ids)
+        labels[row, :n] = torch.tensor(ex.labels)
+        mask[row, :n] = 1
+    padded = bool((mask == 0).any())
+    return {"input_ids": input_ids, "labels": labels, "attention_mask": mask if padded else None}
+
+
+@dataclass(frozen=True)
+class DataOrder:
+    """Which examples each rank sees at each micro-step: a seeded permutation per epoch.
+
+    Micro-step `s` of rank `r` takes the slice (s * world + r) of the epoch's permutation, so the
+    ranks of one micro-step see disjoint examples; a last incomplete slice of an epoch is skipped.
+    """
+
+    num_examples: int
+    micro_batch_size: int
+    num_ranks: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        if self.micro_steps_per_epoch == 0:
+            raise ValueError(
+                f"{self.num_examples} examples do not fill one micro-batch of "
+                f"{self.micro_batch_size} on each of {self.num_ranks} ranks; add data or shrink "
+                "micro_batch_size"
+            )
+
+    @property
+    def micro_steps_per_epoch(self) -> int:
+        return self.num_examples // (self.micro_batch_size * self.num_ranks)
+
+    def indices(self, micro_step: int, rank: int) -> list[int]:
+        epoch, within = divmod(micro_step, self.micro_steps_per_epoch)
+        order = _epoch_order(self.num_examples, self.seed, epoch)
+        start = (within * self.num_ranks + rank) * self.micro_batch_size
+        return order[start : start + self.micro_batch_size]
+
+
+@functools.lru_cache(maxsize=2)
+def _epoch_order(num_examples: int, seed: int, epoch: int) -> list[int]:
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(num_examples, generator=generator).tolist()
+
+
+def _with_bos(tokenizer, ids: list[int]) -> list[int]:
+    bos = tokenizer.bos_token_id
+    return ids if bos is None or (ids and ids[0] == bos) else [bos, *ids]
+
+
+def _chat_ids(tokenizer, messages: list[dict], add_generation_prompt: bool) -> list[int]:
+    return list(
+        tokenizer.apply_chat_template(
+            messages, tokenize=True, add_generation_prompt=add_generation_prompt, return_dict=False
+        )
+    )

@@ -1,0 +1,219 @@
+"""The training loop shared by pretraining and SFT: DeepSpeed engine, token-weighted loss,
+gradient accumulation, periodic checkpoints with exact resume, tracker logging.
+
+    trainer = CausalLMTrainer(model, examples, ParallelPlan.preset("zero3"), settings,
+                              ckpt_dir=out / "checkpoints", tracker=tracker, pad_id=tok.pad_token_id)
+    trainer.setup()            # engine + resume from the newest complete checkpoint, if any
+    losses = trainer.train()   # {step: loss} for the steps this call ran
+    save_model(trainer.engine, tok, out / "model")
+    trainer.cleanup()
+
+Launch: in-process on CPU (one rank, env set up automatically), or under
+`torchrun --nproc_per_node N` / `deepspeed --num_gpus N` for several ranks.
+
+The loss of an optimizer step is the mean over every loss-carrying token of the global batch
+(all ranks, all accumulation micro-batches), not a mean of per-micro-batch means: an SFT batch
+with short responses then weighs each token the same as one with long responses, and the loss
+does not depend on how the batch is split over ranks and micro-batches.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from xlt.train.checkpoint import load_latest_checkpoint, save_checkpoint
+from xlt.train.data import IGNORE_INDEX, DataOrder, TokenExample, collate
+from xlt.train.engine import (
+    ParallelPlan,
+    check_batch_layout,
+    optimizer_step,
+    rank,
+    setup_engine,
+    world_size,
+)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    max_steps: int  # optimizer steps
+    batch_size: int  # sequences per optimizer step, summed over ranks and accumulation
+    micro_batch_size: int  # sequences per forward pass per rank
+    max_seq_len: int  # longest sequence fed to the model
+    lr: float
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    seed: int = 0  # data order
+    save_every: int = 0  # optimizer steps between checkpoints; 0: none
+    keep_last: int = 2
+    log_every: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.lr <= 0:
+            raise ValueError(f"max_steps={self.max_steps} and lr={self.lr} must be positive")
+        if self.save_every < 0:
+            raise ValueError(f"save_every={self.save_every}; use 0 for no checkpoints")
+
+
+def token_loss_sum(logits_BTV: torch.Tensor, labels_BT: torch.Tensor) -> torch.Tensor:
+    """Summed next-token cross-entropy over positions whose label is not IGNORE_INDEX (fp32)."""
+    return F.cross_entropy(
+        logits_BTV[:, :-1].flatten(0, 1).float(),
+        labels_BT[:, 1:].flatten(),
+        ignore_index=IGNORE_INDEX,
+        reduction="sum",
+    )
+
+
+class CausalLMTrainer:
+    """Pretraining or SFT of a causal LM on pre-tokenized examples (see module docstring)."""
+
+    def __init__(
+        self,
+        model,
+        examples: list[TokenExample],
+        plan: ParallelPlan,
+        settings: TrainSettings,
+        *,
+        ckpt_dir: str | Path,
+        tracker,
+        pad_id: int,
+    ):
+        model_max = model.config.max_position_embeddings
+        if settings.max_seq_len > model_max:
+            raise ValueError(
+                f"sequence length {settings.max_seq_len} exceeds the model's "
+                f"max_position_embeddings={model_max}; lower seq_len to <= {model_max}"
+            )
+        longest = max(len(ex.input_ids) for ex in examples)
+        if longest > settings.max_seq_len:
+            raise ValueError(
+                f"an example has {longest} tokens > max_seq_len={settings.max_seq_len}; "
+                "build examples with the same max_seq_len"
+            )
+        self.num_ranks = world_size()
+        self.grad_accum_steps = check_batch_layout(
+            settings.batch_size, settings.micro_batch_size, self.num_ranks
+        )
+        self.model = model
+        self.examples = examples
+        self.plan = plan
+        self.settings = settings
+        self.ckpt_dir = Path(ckpt_dir)
+        self.tracker = tracker
+        self.pad_id = pad_id
+        self.order = DataOrder(
+            len(examples), settings.micro_batch_size, self.num_ranks, settings.seed
+        )
+        self.engine = None
+        self.step = 0  # optimizer steps done
+
+    # ------------------------------------------------------------------ set-up
+
+    def setup(self) -> None:
+        s = self.settings
+        self.engine = setup_engine(
+            self.model,
+            self.plan,
+            lr=s.lr,
+            micro_batch_size=s.micro_batch_size,
+            grad_accum_steps=self.grad_accum_steps,
+            warmup_steps=s.warmup_steps,
+            total_steps=s.max_steps,
+            min_lr_ratio=s.min_lr_ratio,
+            weight_decay=s.weight_decay,
+            grad_clip=s.grad_clip,
+        )
+        resumed = load_latest_checkpoint(self.engine, self.ckpt_dir)
+        if resumed is not None:
+            self.step, extra = resumed
+            assert extra["grad_accum_steps"] == self.grad_accum_steps, (
+                "resumed with a different batch layout"
+            )
+
+    # ------------------------------------------------------------------ training
+
+    def train(self) -> dict[int, float]:
+        """Run optimizer steps up to max_steps; returns {step: loss} of the steps run here."""
+        assert self.engine is not None, "call setup() first"
+        s = self.settings
+        self.engine.train()
+        losses: dict[int, float] = {}
+        while self.step < s.max_steps:
+            started = time.perf_counter()
+            metrics = self._train_step()
+            metrics["train/tokens_per_s"] = metrics.pop("tokens") / (time.perf_counter() - started)
+            self.step += 1
+            losses[self.step] = metrics["train/loss"]
+            if rank() == 0 and (self.step % s.log_every == 0 or self.step == s.max_steps):
+                self.tracker.log(metrics, step=self.step)
+            if s.save_every and (self.step % s.save_every == 0 or self.step == s.max_steps):
+                self.save_checkpoint()
+        return losses
+
+    def _train_step(self) -> dict[str, float]:
+        """One optimizer step over grad_accum_steps micro-batches on every rank."""
+        engine, gas = self.engine, self.grad_accum_steps
+        first = self.step * gas
+        # Every rank can name the whole global batch, so the token count needs no communication.
+        global_batch = [
+            self.examples[i]
+            for micro_step in range(first, first + gas)
+            for r in range(self.num_ranks)
+            for i in self.order.indices(micro_step, r)
+        ]
+        loss_tokens = sum(ex.num_loss_tokens for ex in global_batch)
+        # DeepSpeed divides by gas in backward and averages gradients over ranks; undo both so
+        # the gradient is that of (summed token loss / loss tokens of the global batch).
+        scale = gas * self.num_ranks / max(1, loss_tokens)
+        loss_sum = torch.zeros((), dtype=torch.float32)
+        for micro_step in range(first, first + gas):
+            batch = collate(
+                [self.examples[i] for i in self.order.indices(micro_step, rank())], self.pad_id
+            )
+            batch = {k: v.to(engine.device) if v is not None else None for k, v in batch.items()}
+            logits = engine(
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
+                use_cache=False,
+            ).logits
+            micro_loss = token_loss_sum(logits, batch["labels"])
+            engine.backward(micro_loss * scale)
+            loss_sum += micro_loss.detach().float().cpu()
+            if micro_step < first + gas - 1:
+                engine.step()  # DeepSpeed counts micro-steps here; no update before the boundary
+        lr = float(engine.get_lr()[0])  # the rate this update uses; the schedule steps below
+        grad_norm = optimizer_step(engine)
+        if self.num_ranks > 1:
+            loss_sum = loss_sum.to(engine.device)
+            torch.distributed.all_reduce(loss_sum)
+        return {
+            "train/loss": float(loss_sum) / max(1, loss_tokens),
+            "train/lr": lr,
+            "train/grad_norm": grad_norm,
+            "tokens": float(sum(len(ex.input_ids) for ex in global_batch)),
+        }
+
+    # ------------------------------------------------------------------ checkpoints, clean-up
+
+    def save_checkpoint(self) -> Path:
+        return save_checkpoint(
+            self.engine,
+            self.ckpt_dir,
+            self.step,
+            {
+                "grad_accum_steps": self.grad_accum_steps,
+                "data_micro_step": self.step * self.grad_accum_steps,
+            },
+            keep_last=self.settings.keep_last,
+        )
+
+    def cleanup(self) -> None:
+        if self.engine is not None:
+            self.engine.destroy()
