@@ -1,0 +1,46 @@
+"""Shared set-up for the CodeForces data tests: fixture files and the execution engine.
+
+The fixture files under tests/fixtures/codeforces/ are written in the exact Hub schemas
+(docs/data.md) and hold, on purpose, one row for each way a row can be unusable.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from xlt.data.codeforces.load import TableSource
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "codeforces"
+
+# Languages the tests verify in: fast interpreters the CI tier installs. rb is the held-out
+# target, so its programs must reach parallel.jsonl but never sft.jsonl or rl.jsonl.
+LANGUAGES = ("py", "js", "rb")
+HELD_OUT = ("rb",)
+
+
+@pytest.fixture
+def sources() -> dict[str, TableSource]:
+    return {
+        "train": TableSource(str(FIXTURES / "problems_train.jsonl"), split="train"),
+        "eval": TableSource(str(FIXTURES / "problems_test.jsonl"), split="test"),
+        "submissions": TableSource(str(FIXTURES / "submissions.jsonl")),
+    }
+
+
+@pytest.fixture
+def run_jobs():
+    """The real execution engine, in `io` mode; tests that need it skip without toolchains."""
+    missing = [tool for tool in ("python3", "node", "ruby") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"toolchains missing for the verification tests: {missing}")
+    execution = pytest.importorskip("xlt.execution", reason="execution engine not importable")
+    if not hasattr(execution, "execute"):
+        pytest.skip("xlt.execution.execute has not landed yet")
+
+    def run(jobs):
+        return execution.execute(jobs, progress=False)
+
+    return run
