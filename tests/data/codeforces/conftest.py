@@ -21,7 +21,7 @@ LANGUAGES = ("py", "js", "rb")
 HELD_OUT = ("rb",)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def sources() -> dict[str, TableSource]:
     return {
         "train": TableSource(str(FIXTURES / "problems_train.jsonl"), split="train"),
@@ -30,7 +30,7 @@ def sources() -> dict[str, TableSource]:
     }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def run_jobs():
     """The real execution engine, in `io` mode; tests that need it skip without toolchains."""
     missing = [tool for tool in ("python3", "node", "ruby") if shutil.which(tool) is None]
