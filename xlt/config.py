@@ -96,25 +96,76 @@ class MicroDataConfig:
 
 @dataclass
 class CodeforcesDataConfig:
-    """CodeForces problems and multi-language accepted submissions from the Hub (paper scale)."""
+    """CodeForces problems and multi-language accepted submissions (paper scale; docs/data.md)."""
 
     kind: str = "codeforces"
     problems_dataset: str = "open-r1/codeforces"
-    problems_revision: str | None = None
+    problems_config: str = "default"
+    # Hub commits the schemas in docs/data.md were read from; override to move on.
+    problems_revision: str | None = "8fd706e298b713125ac8df18cd5d847440fe3fb9"
+    train_split: str = "train"
+    eval_split: str | None = "test"  # held-out problems -> eval.jsonl; None: no CodeForces eval
     submissions_dataset: str = "open-r1/codeforces-submissions"
-    submissions_revision: str | None = None
-    local_path: str | None = None  # a local copy in the Hub format instead of the Hub
+    submissions_config: str = "selected_accepted"
+    submissions_revision: str | None = "07e7bf31f284b0e90e02dfc7ab675d5821e1c068"
+    # A local copy in the Hub format instead of the Hub: a folder holding
+    # problems/<split>* and submissions/* (.parquet files or .jsonl(.gz) files).
+    local_path: str | None = None
     languages: list[str] = field(default_factory=lambda: ["py", "cpp", "java", "go", "php", "rb"])
     held_out: list[str] = field(default_factory=lambda: ["go", "php", "rb"])
     parallel_k: int = 3
     seed: int = 0
+    # Harvested parallel programs: candidates verified per (problem, language), programs kept.
+    max_candidates: int = 3
+    solutions_per_language: int = 1
+    # Translated parallel programs (MultiPL-T): target languages, and the model that
+    # translates (null: the study's model.path) through the rollout backend.
+    translate_to: list[str] = field(default_factory=list)
+    translator_model: str | None = None
+    translation_samples: int = 4
+    translation_temperature: float = 0.4
+    translation_max_new_tokens: int = 2048
+    # Decontamination: word n-gram size, and benchmark globs under XLT_BENCHMARKS.
+    decontamination_ngram: int = 13
+    decontamination_benchmarks: list[str] = field(
+        default_factory=lambda: [
+            "multipl-e-humaneval/*.jsonl.gz",
+            "humaneval-x/*.jsonl.gz",
+            "mbxp/*.jsonl.gz",
+        ]
+    )
+    time_limit_factors: dict[str, float] = field(default_factory=dict)  # overrides per language
+    max_problems: int | None = None  # training problems used; None: all
+    max_rating: int | None = None  # drop harder problems; None: keep all
+    rl_verified_only: bool = True  # RL problems need a verified program (sane tests)
+    batch_problems: int = 64  # problems per verification batch
 
     def __post_init__(self) -> None:
         _check_languages(self.languages, "data.languages")
         _check_languages(self.held_out, "data.held_out")
-        missing = sorted(set(self.held_out) - set(self.languages))
-        if missing:
-            raise ValueError(f"data.held_out has {missing}, which are not in data.languages")
+        _check_languages(self.translate_to, "data.translate_to")
+        _check_languages(list(self.time_limit_factors), "data.time_limit_factors")
+        for key, codes in (("held_out", self.held_out), ("translate_to", self.translate_to)):
+            missing = sorted(set(codes) - set(self.languages))
+            if missing:
+                raise ValueError(f"data.{key} has {missing}, which are not in data.languages")
+        for key in (
+            "max_candidates",
+            "solutions_per_language",
+            "translation_samples",
+            "batch_problems",
+            "decontamination_ngram",
+        ):
+            _check_positive(getattr(self, key), f"data.{key}")
+        if self.solutions_per_language > self.max_candidates:
+            raise ValueError(
+                f"data.solutions_per_language={self.solutions_per_language} exceeds "
+                f"data.max_candidates={self.max_candidates}; raise max_candidates"
+            )
+        if self.local_path is None:
+            for key in ("problems_revision", "submissions_revision"):
+                if not getattr(self, key):
+                    raise ValueError(f"data.{key} must pin a Hub commit (or set data.local_path)")
 
     @property
     def trainable_languages(self) -> list[str]:
@@ -314,17 +365,32 @@ class ExecutionConfig:
 
 @dataclass
 class AnalysisConfig:
+    """Representation analysis of every checkpoint (xlt.stages.analyze; docs/analysis.md)."""
+
     enabled: bool = True
-    source: str = "data"  # data (the suite's parallel programs) | humaneval-x | mbxp
+    source: str = "data"  # data (the data stage's parallel.jsonl) | humaneval-x | mbxp
     languages: list[str] = field(default_factory=list)  # [] = all available
-    pooling: str = "mean"  # mean | last
-    batch_size: int = 16
-    max_programs: int | None = 200  # per language
+    pooling: str = "mean"  # mean (over program tokens) | last (last program token)
+    batch_size: int = 16  # programs per forward pass
+    max_programs: int | None = 200  # problems analysed, so at most this many programs per language
+    # Benchmark sources only: solution (code alone) | prompt_solution (+ signature and the
+    # English docstring shared by all languages) | program (+ tests).
+    text: str = "solution"
+    max_tokens: int | None = None  # programs are cut to this many tokens; None = model context
+    center: bool = False  # subtract each layer's mean embedding before the metrics
+    device: str = "auto"  # auto (cuda when available) | cpu | cuda
+    save_embeddings: bool = False  # also write embeddings.npz (all layers, float32)
 
     def __post_init__(self) -> None:
         _check_choice(self.source, ("data", "humaneval-x", "mbxp"), "analysis.source")
         _check_choice(self.pooling, ("mean", "last"), "analysis.pooling")
+        _check_choice(self.text, ("solution", "prompt_solution", "program"), "analysis.text")
+        _check_choice(self.device, ("auto", "cpu", "cuda"), "analysis.device")
         _check_languages(self.languages, "analysis.languages")
+        _check_positive(self.batch_size, "analysis.batch_size")
+        for key in ("max_programs", "max_tokens"):
+            if getattr(self, key) is not None:
+                _check_positive(getattr(self, key), f"analysis.{key}")
 
 
 @dataclass
