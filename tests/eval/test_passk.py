@@ -1,0 +1,77 @@
+"""pass@k against the closed form 1 - C(n-c, k) / C(n, k), and bootstrap intervals."""
+
+from math import comb
+
+import numpy as np
+import pytest
+
+from xlt.eval.passk import (
+    bootstrap_ci,
+    feasible_ks,
+    mean_pass_at_k,
+    paired_bootstrap_ci,
+    pass_at_k,
+)
+
+
+@pytest.mark.parametrize(
+    ("n", "c", "k", "expected"),
+    [
+        (1, 1, 1, 1.0),
+        (1, 0, 1, 0.0),
+        (10, 0, 1, 0.0),  # c = 0: never passes
+        (10, 0, 10, 0.0),  # c = 0 and n = k
+        (10, 1, 10, 1.0),  # n = k: any passing sample is drawn
+        (5, 5, 5, 1.0),
+        (10, 3, 1, 0.3),  # pass@1 = c / n
+        (4, 2, 2, 1 - 1 / 6),  # 1 - C(2,2)/C(4,2), by hand
+        (5, 1, 2, 1 - 6 / 10),  # 1 - C(4,2)/C(5,2) = 0.4
+    ],
+)
+def test_pass_at_k_hand_checked(n, c, k, expected):
+    assert pass_at_k(n, c, k) == pytest.approx(expected, abs=1e-12)
+
+
+def test_pass_at_k_matches_closed_form_everywhere():
+    for n in range(1, 21):
+        for c in range(n + 1):
+            for k in range(1, n + 1):
+                closed = 1 - comb(n - c, k) / comb(n, k)
+                assert pass_at_k(n, c, k) == pytest.approx(closed, abs=1e-12), (n, c, k)
+
+
+def test_pass_at_k_rejects_impossible_counts():
+    with pytest.raises(ValueError, match="k <= n"):
+        pass_at_k(3, 1, 5)
+    with pytest.raises(ValueError, match="c <= n"):
+        pass_at_k(3, 4, 1)
+    with pytest.raises(ValueError, match="zero problems"):
+        mean_pass_at_k([], 1)
+
+
+def test_mean_and_feasible_ks():
+    counts = [(10, 10), (10, 0), (20, 5)]
+    assert mean_pass_at_k(counts, 1) == pytest.approx((1 + 0 + 0.25) / 3)
+    assert feasible_ks(counts) == [1, 10]
+    assert feasible_ks([(1, 0)]) == [1]
+
+
+def test_bootstrap_interval_covers_mean_and_shrinks_with_more_problems():
+    rng = np.random.default_rng(1)
+    small = rng.random(20) < 0.4
+    large = rng.random(2000) < 0.4
+    lo_s, hi_s = bootstrap_ci(small, seed=0)
+    lo_l, hi_l = bootstrap_ci(large, seed=0)
+    assert lo_s <= small.mean() <= hi_s and lo_l <= large.mean() <= hi_l
+    assert hi_l - lo_l < (hi_s - lo_s) / 4
+    assert bootstrap_ci([1.0, 1.0, 1.0]) == (1.0, 1.0)  # no spread: a point
+    assert bootstrap_ci(small, seed=3) == bootstrap_ci(small, seed=3)  # seeded
+
+
+def test_paired_bootstrap_sees_consistent_small_gains():
+    before = np.linspace(0, 1, 200)
+    after = before + 0.02  # every problem improves a little
+    lo, hi = paired_bootstrap_ci(after, before)
+    assert lo == pytest.approx(0.02) and hi == pytest.approx(0.02)
+    lo_u, _ = bootstrap_ci(after - 0.5)  # unpaired spread would be wide
+    assert lo_u < 0

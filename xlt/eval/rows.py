@@ -1,0 +1,86 @@
+"""Which row of the transfer matrix an evaluation is, from a run's resolved config.
+
+Rows are training settings: the base model, each SFT mixture before RL, and each
+(SFT mixture, RL source language) after RL. Seeds of one setting are one row
+(the report averages them). Deltas compare a post-RL row to the pre-RL row of
+the same SFT setting (`sft_key`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+STAGES = ("pre_rl", "post_rl")
+
+
+@dataclass(frozen=True)
+class RowId:
+    stage: str  # pre_rl | post_rl
+    sft_mixture: str  # none | monolingual | multilingual | parallel
+    sft_language: str | None  # the monolingual mixture's language; None otherwise
+    rl_algorithm: str | None  # post_rl only
+    rl_source: str | None  # post_rl only
+    oracle: bool
+    seed: int
+    model: str
+    scale: str
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"row stage {self.stage!r} is not one of {STAGES}")
+
+    @property
+    def sft_key(self) -> tuple:
+        """The SFT setting: a post-RL row's delta is taken against the pre-RL row with this key."""
+        return (self.model, self.scale, self.sft_mixture, self.sft_language)
+
+    @property
+    def setting_key(self) -> tuple:
+        """The row with seeds pooled."""
+        return (*self.sft_key, self.stage, self.rl_algorithm, self.rl_source, self.oracle)
+
+    @property
+    def sft_label(self) -> str:
+        if self.sft_mixture == "none":
+            return "base (no SFT)"
+        language = f"({self.sft_language})" if self.sft_language else ""
+        return f"SFT {self.sft_mixture}{language}"
+
+    @property
+    def label(self) -> str:
+        if self.stage == "pre_rl":
+            return self.sft_label
+        oracle = " (oracle)" if self.oracle else ""
+        return f"{self.sft_label} + {str(self.rl_algorithm).upper()} {self.rl_source}{oracle}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> RowId:
+        return cls(**record)
+
+
+def row_id_from_config(config: dict[str, Any], stage: str) -> RowId:
+    """The row of a run's resolved config (a dict shaped like `xlt.config.XltConfig`)."""
+    sft, rl = config["sft"], config["rl"]
+    mixture = sft["mixture"]
+    post = stage == "post_rl"
+    return RowId(
+        stage=stage,
+        sft_mixture=mixture,
+        # Only the monolingual mixture depends on a language: the RL source's.
+        sft_language=rl["source_language"] if mixture == "monolingual" else None,
+        rl_algorithm=rl["algorithm"] if post else None,
+        rl_source=rl["source_language"] if post else None,
+        oracle=bool(rl.get("oracle", False)) if post else False,
+        seed=int(config.get("seed", 0)),
+        model=str(config["model"].get("name", "model")),
+        scale=str(config.get("scale", "")),
+    )
+
+
+def expected_stages(config: dict[str, Any]) -> list[str]:
+    """The rows one run produces: pre-RL always, post-RL when it trains with RL."""
+    return ["pre_rl", "post_rl"] if config["rl"]["algorithm"] != "none" else ["pre_rl"]
