@@ -1,15 +1,44 @@
-"""The languages xlt knows: one table entry per language.
+"""The languages xlt knows: one table entry per language (MultiPL-E's 22 codes).
 
-The execution engine extends each entry with file naming, compile/run argv and
-pass rules (issue: execution engine). Codes are MultiPL-E's.
+An entry says how a program of that language is written to disk, compiled and
+run, and how its outcome is judged. The pass rules follow MultiPL-E's own
+evaluators (`nuprl/MultiPL-E` `evaluation/src/eval_<lang>.py`): exit status 0,
+plus the language's extra rules where exit status alone lies (Racket and Scala
+fail on any stderr; Perl on "ERROR"; Go on "FAIL"; JS on a `console.assert`
+message; C# (mono) on a failed `Debug.Assert`, which still exits 0).
+
+argv templates use `{src}` (the source file, relative to the program's own
+folder), `{exe}` (the compiled program) and variables that the execution engine
+fills per program (`{main_class}`, `{classpath}`, `{rust_externs}`, ...): a
+variable expands to zero or more arguments. The first element of an argv is a
+*tool* name, resolved by `xlt.execution.toolchains` to an absolute path.
+
+    from xlt.languages import LANGUAGES, get_language
+    get_language("java").run   # ('java', '-ea', ...)
+
+Deviations from MultiPL-E (performance only, same verdicts, checked by
+`python -m xlt.bench.execution`): Java/Scala JVM flags for faster start-up,
+C++ may force-include a precompiled `bits/stdc++.h`, Rust builds with
+`--edition 2021` (HumanEval-X programs `use` crates), TypeScript may type-check
+in a persistent compiler process instead of one `tsc` per program.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 # MultiPL-E's 22 language codes.
 LANGUAGE_CODES: tuple[str, ...] = (
     "cpp", "cs", "d", "elixir", "go", "hs", "java", "jl", "js", "lua", "ml",
     "php", "pl", "py", "r", "rb", "rkt", "rs", "scala", "sh", "swift", "ts",
+)  # fmt: skip
+
+# The languages whose toolchains `scripts/install_toolchains.sh` installs and CI runs.
+CI_LANGUAGES: tuple[str, ...] = (
+    "py", "js", "ts", "cpp", "java", "rs", "go", "sh", "pl", "lua", "php", "rb",
 )  # fmt: skip
 
 
@@ -21,3 +50,150 @@ def check_language(code: str, key: str) -> str:
             f"{', '.join(LANGUAGE_CODES)}"
         )
     return code
+
+
+# --- program-dependent argv variables ----------------------------------------------
+
+_JAVA_CLASS = re.compile(r"\bclass\s+([A-Za-z_]\w*)")
+_JAVA_MAIN = re.compile(r"\bstatic\s+void\s+main\s*\(")
+
+
+def java_main_class(program: str) -> dict[str, tuple[str, ...]]:
+    """The class that declares `main`: MultiPL-E's is `Problem`, HumanEval-X's and MBXP's `Main`."""
+    main_at = _JAVA_MAIN.search(program)
+    classes = [
+        m for m in _JAVA_CLASS.finditer(program) if main_at is None or m.start() < main_at.start()
+    ]
+    name = classes[-1].group(1) if classes else "Main"
+    return {"main_class": (name,)}
+
+
+def rust_test_flag(program: str) -> dict[str, tuple[str, ...]]:
+    """`#[test]` functions only run under rustc's test harness; MultiPL-E programs use `main`."""
+    return {"rust_test": ("--test",) if "#[test]" in program else ()}
+
+
+def _no_vars(program: str) -> dict[str, tuple[str, ...]]:
+    return {}
+
+
+# --- the table -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)  # one instance per language: hashed by identity
+class Language:
+    code: str
+    name: str
+    source: str  # file name of the program inside its folder
+    run: tuple[str, ...]  # argv template; run once (tests) or once per case (io)
+    compile: tuple[str, ...] = ()  # argv template; empty: interpreted
+    # Tool name -> executables to try, first found wins.
+    tools: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    version: tuple[str, ...] = ()  # argv printing the toolchain version (doctor)
+    heavy: bool = False  # compile (or go's compile-and-run) takes a heavy-worker slot
+    env: Mapping[str, str] = field(default_factory=dict)  # added to the scrubbed environment
+    argv_vars: Callable[[str], dict[str, tuple[str, ...]]] = _no_vars
+    # Pass rules beyond exit status 0 (MultiPL-E's per-language rules).
+    fail_on_stderr: bool = False
+    fail_markers: tuple[str, ...] = ()  # in stdout or stderr: a failed test
+    compile_error_markers: tuple[str, ...] = ()  # in the run's stdout: did not build (go test)
+    jvm: bool = False  # heap flag instead of a tight address-space limit
+    compiles_in_run: bool = False  # the run step also compiles (go test): compile limits apply
+    cache_env: str | None = None  # env var naming a persistent per-worker build cache folder
+    accelerator: str | None = None  # name of an xlt.execution.accel speed-up
+    timeout_s: float = 10.0  # default wall-clock limit of the run step
+    compile_timeout_s: float = 60.0
+    ci: bool = False
+
+    @property
+    def compiled(self) -> bool:
+        return bool(self.compile)
+
+
+def _entry(code: str, name: str, **fields) -> Language:
+    return Language(code=code, name=name, ci=code in CI_LANGUAGES, **fields)
+
+
+_JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "{jvm_heap}")
+
+_TABLE = (
+    _entry("py", "Python", source="main.py", run=("python3", "{src}"),
+           tools={"python3": ("python3",)}, version=("python3", "--version")),
+    _entry("js", "JavaScript", source="main.js", run=("node", "{src}"),
+           tools={"node": ("node", "nodejs")}, version=("node", "--version"),
+           # HumanEval-X JS tests use console.assert, which prints and exits 0.
+           fail_markers=("Assertion failed",)),
+    _entry("ts", "TypeScript", source="main.ts",
+           compile=("tsc", "--target", "esnext", "{src}"), run=("node", "main.js"),
+           tools={"tsc": ("tsc",), "node": ("node", "nodejs")}, version=("tsc", "--version"),
+           heavy=True, accelerator="tsc_server", compile_timeout_s=60.0),
+    _entry("cpp", "C++", source="main.cpp",
+           compile=("g++", "-std=c++17", "{pch}", "{src}", "-o", "main", "-lcrypto", "-lssl"),
+           run=("./main",), tools={"g++": ("g++",)}, version=("g++", "--version"),
+           heavy=True, accelerator="cpp_pch"),
+    _entry("java", "Java", source="Main.java",
+           compile=("javac", "-encoding", "UTF8", "-proc:none", "-cp", "{classpath}", "-d", ".", "{src}"),
+           run=("java", "-ea", *_JVM_FLAGS, "-cp", ".:{classpath}", "{main_class}"),
+           tools={"javac": ("javac",), "java": ("java",)}, version=("javac", "-version"),
+           heavy=True, jvm=True, argv_vars=java_main_class, accelerator="javac_server"),
+    _entry("rs", "Rust", source="main.rs",
+           compile=("rustc", "--edition", "2021", "{rust_test}", "{rust_externs}", "{src}", "-o", "main"),
+           run=("./main",), tools={"rustc": ("rustc",)}, version=("rustc", "--version"),
+           heavy=True, argv_vars=rust_test_flag),
+    _entry("go", "Go", source="main_test.go", run=("go", "test", "{src}"),
+           tools={"go": ("go",)}, version=("go", "version"), heavy=True,
+           compiles_in_run=True, cache_env="GOCACHE", compile_timeout_s=30.0,
+           # GOPATH mode: the tests import testify from Debian's /usr/share/gocode.
+           env={"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "CGO_ENABLED": "0",
+                "GOFLAGS": "-count=1", "GOTOOLCHAIN": "local"},
+           fail_markers=("FAIL",), compile_error_markers=("[setup failed]", "[build failed]")),
+    _entry("sh", "Bash", source="main.sh", run=("bash", "{src}"),
+           tools={"bash": ("bash",)}, version=("bash", "--version")),
+    _entry("pl", "Perl", source="main.pl", run=("perl", "{src}"),
+           tools={"perl": ("perl",)}, version=("perl", "-e", "print $^V"),
+           fail_markers=("ERROR",)),
+    _entry("lua", "Lua", source="main.lua", run=("lua", "{src}"),
+           tools={"lua": ("lua5.4", "lua5.3", "lua")}, version=("lua", "-v")),
+    _entry("php", "PHP", source="main.php",
+           run=("php", "-d", "zend.assertions=1", "-d", "assert.exception=1", "{src}"),
+           tools={"php": ("php",)}, version=("php", "--version")),
+    _entry("rb", "Ruby", source="main.rb", run=("ruby", "{src}"),
+           tools={"ruby": ("ruby",)}, version=("ruby", "--version")),
+    # --- beyond the CI tier: run where the toolchain exists -----------------------
+    _entry("cs", "C#", source="main.cs",
+           compile=("mcs", "-d:DEBUG", "-r:System.Numerics.dll", "-out:main.exe", "{src}"),
+           run=("mono", "main.exe"), tools={"mcs": ("mcs",), "mono": ("mono",)},
+           version=("mono", "--version"), heavy=True,
+           fail_on_stderr=True),  # a failed Debug.Assert prints and exits 0
+    _entry("d", "D", source="main.d",
+           compile=("gdc", "-funittest", "-fmain", "{src}", "-o", "main"), run=("./main",),
+           tools={"gdc": ("gdc",)}, version=("gdc", "--version"), heavy=True),
+    _entry("elixir", "Elixir", source="main.exs", run=("elixir", "{src}"),
+           tools={"elixir": ("elixir",)}, version=("elixir", "--version")),
+    _entry("hs", "Haskell", source="Main.hs", run=("runghc", "{src}"),
+           tools={"runghc": ("runghc",)}, version=("runghc", "--version"), timeout_s=20.0),
+    _entry("jl", "Julia", source="main.jl", run=("julia", "{src}"),
+           tools={"julia": ("julia",)}, version=("julia", "--version"), timeout_s=20.0),
+    _entry("ml", "OCaml", source="main.ml", run=("ocaml", "{src}"),
+           tools={"ocaml": ("ocaml",)}, version=("ocaml", "-version")),
+    _entry("r", "R", source="main.r", run=("Rscript", "{src}"),
+           tools={"Rscript": ("Rscript",)}, version=("Rscript", "--version")),
+    _entry("rkt", "Racket", source="main.rkt", run=("racket", "{src}"),
+           tools={"racket": ("racket",)}, version=("racket", "--version"),
+           fail_on_stderr=True, timeout_s=20.0),  # rackunit failures exit 0
+    _entry("scala", "Scala", source="Main.scala",
+           compile=("scalac", "-d", ".", "{src}"),
+           run=("scala", "-J-Xshare:auto", "-cp", ".", "Problem"),
+           tools={"scalac": ("scalac",), "scala": ("scala",)}, version=("scalac", "-version"),
+           heavy=True, jvm=True, fail_on_stderr=True, compile_timeout_s=120.0),
+    _entry("swift", "Swift", source="main.swift", compile=("swiftc", "{src}", "-o", "main"),
+           run=("./main",), tools={"swiftc": ("swiftc",)}, version=("swiftc", "--version"),
+           heavy=True),
+)  # fmt: skip
+
+LANGUAGES: Mapping[str, Language] = MappingProxyType({entry.code: entry for entry in _TABLE})
+assert set(LANGUAGES) == set(LANGUAGE_CODES), "one table entry per MultiPL-E code"
+
+
+def get_language(code: str) -> Language:
+    return LANGUAGES[check_language(code, "language")]

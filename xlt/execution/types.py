@@ -54,6 +54,7 @@ class Job:
     cases: tuple[Case, ...] = ()
     timeout_s: float | None = None  # None: the engine's default for the language
     id: str = ""
+    float_tolerance: float | None = None  # io mode: numbers may differ by this (abs or rel)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,331 @@
+"""Run one job: write it to its own folder, compile, run, judge. Never raises for the program.
+
+The steps come from the language's table entry (`xlt.languages`); this module
+has no per-language branches. `Runner.run(job, slot)` is called by the pool with
+the worker slot it holds, which picks the slot's unprivileged uid and build cache.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import tempfile
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+from xlt.execution import accel, judge
+from xlt.execution import types as T
+from xlt.execution.sandbox import Limits, Outcome, Sandbox
+from xlt.execution.toolchains import (
+    SYSTEM_DIRS,
+    Toolchain,
+    javatuples_jar,
+    resolve,
+    world_executable,
+)
+from xlt.languages import LANGUAGES, Language
+
+_VAR = re.compile(r"\{(\w+)\}")
+COMPILE_MEMORY_MB = 4096
+JVM_OVERHEAD_MB = 2560  # address space a JVM reserves beyond its heap (metaspace, code cache)
+
+
+@dataclass(frozen=True)
+class Settings:
+    timeout_s: float | None = None  # None: each language's default
+    memory_mb: int = 1024
+    file_size_mb: int = 64
+    output_limit_bytes: int = 65536  # stdout/stderr kept in a Result
+    processes: int = 256
+    accelerate: bool = True  # PCH, compile servers (the reference harness turns them off)
+
+
+def invalid_reason(job: object) -> str | None:
+    """Why a job cannot run at all, or None."""
+    if not isinstance(job, T.Job):
+        return f"not a Job: {type(job).__name__}"
+    if job.language not in LANGUAGES:
+        return f"unknown language {job.language!r}; use one of: {', '.join(LANGUAGES)}"
+    if not isinstance(job.program, str) or not job.program.strip():
+        return "empty program"
+    if job.mode not in ("tests", "io"):
+        return f"unknown mode {job.mode!r}; use 'tests' or 'io'"
+    if job.mode == "io" and not job.cases:
+        return "io mode needs at least one case"
+    if job.timeout_s is not None and not job.timeout_s > 0:
+        return f"timeout_s must be positive, got {job.timeout_s}"
+    return None
+
+
+def expand(
+    template: tuple[str, ...], values: dict[str, tuple[str, ...]], tools: dict[str, str]
+) -> list[str]:
+    """Fill an argv template: `{x}` alone expands to 0+ arguments; inside a word, to one."""
+    argv: list[str] = []
+    for index, item in enumerate(template):
+        if index == 0 and item in tools:
+            argv.append(tools[item])
+            continue
+        whole = _VAR.fullmatch(item)
+        if whole:
+            argv.extend(values[whole.group(1)])
+        else:
+            argv.append(_VAR.sub(lambda m: " ".join(values[m.group(1)]), item))
+    return argv
+
+
+class Runner:
+    def __init__(
+        self,
+        settings: Settings,
+        sandbox: Sandbox,
+        shared_dir: Path,
+        heavy: threading.Semaphore,
+        heavy_workers: int,
+    ):
+        self.settings, self.sandbox = settings, sandbox
+        self.shared_dir, self.heavy, self.heavy_workers = shared_dir, heavy, heavy_workers
+        self.work_root = Path(tempfile.mkdtemp(prefix="xlt-exec-"))
+        self.work_root.chmod(0o711)  # slot uids reach their own folder, cannot list others
+        self._helpers: dict[str, object] = {}
+        self._servers: dict[str, queue.Queue | None] = {}
+        self._lock = threading.Lock()
+
+    # --- set-up shared by jobs ----------------------------------------------------------
+
+    def _helper(self, key: str, build):
+        with self._lock:
+            if key not in self._helpers:
+                self._helpers[key] = build()
+            return self._helpers[key]
+
+    def _server_pool(self, language: Language, toolchain: Toolchain) -> queue.Queue | None:
+        name = language.accelerator
+        with self._lock:
+            if name not in self._servers:
+                argv = None
+                if name == "javac_server":
+                    argv = accel.javac_server_argv(
+                        toolchain.paths["java"], toolchain.paths["javac"], self.shared_dir
+                    )
+                elif name == "tsc_server":
+                    argv = accel.tsc_server_argv(toolchain.paths["node"], toolchain.paths["tsc"])
+                pool = None
+                if argv is not None:
+                    pool = queue.Queue()
+                    env = {
+                        "PATH": os.pathsep.join(SYSTEM_DIRS),
+                        "HOME": str(self.work_root),
+                        "LANG": "C.UTF-8",
+                    }
+                    for _ in range(self.heavy_workers):
+                        pool.put(
+                            accel.CompileServer(
+                                [*self.sandbox.net_prefix, *argv], env, self.work_root
+                            )
+                        )
+                self._servers[name] = pool
+            return self._servers[name]
+
+    def close(self) -> None:
+        for pool in self._servers.values():
+            while pool is not None and not pool.empty():
+                pool.get().close()
+        shutil.rmtree(self.work_root, ignore_errors=True)
+
+    def _values(
+        self, language: Language, toolchain: Toolchain, program: str
+    ) -> dict[str, tuple[str, ...]]:
+        wanted = {
+            m.group(1) for item in (*language.compile, *language.run) for m in _VAR.finditer(item)
+        }
+        values: dict[str, tuple[str, ...]] = {"src": (language.source,)}
+        if "classpath" in wanted:
+            values["classpath"] = (javatuples_jar() or ".",)
+        if "jvm_heap" in wanted:
+            values["jvm_heap"] = (f"-Xmx{self.settings.memory_mb}m",)
+        if "pch" in wanted:
+            values["pch"] = ()
+            if self.settings.accelerate:
+                gxx = toolchain.paths["g++"]
+                values.update(
+                    self._helper("pch", lambda: accel.CppPch(gxx, self.shared_dir)).vars(program)
+                )
+        if "rust_externs" in wanted:
+            rustc = toolchain.paths["rustc"]
+            values.update(
+                self._helper("rust", lambda: accel.RustCrates(rustc, self.shared_dir)).vars(program)
+            )
+        values.update(language.argv_vars(program))
+        return values
+
+    def _env(
+        self, language: Language, toolchain: Toolchain, work: Path, slot: int, uid: int | None
+    ) -> dict[str, str]:
+        tool_dirs = [str(Path(path).parent) for path in toolchain.paths.values()]
+        env = {
+            "PATH": os.pathsep.join(dict.fromkeys([*tool_dirs, *SYSTEM_DIRS])),
+            "HOME": str(work),
+            "TMPDIR": str(work),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            **language.env,
+        }
+        if language.cache_env:
+            cache = self.shared_dir / f"{language.code}-cache" / f"slot{slot}"
+            if not cache.is_dir():
+                cache.mkdir(parents=True, exist_ok=True)
+                cache.parent.chmod(0o755)
+                if uid is not None:
+                    os.chown(cache, uid, uid)
+            env[language.cache_env] = str(cache)
+        return env
+
+    # --- one job ----------------------------------------------------------------------
+
+    def run(self, job: T.Job, slot: int) -> T.Result:
+        reason = invalid_reason(job)
+        if reason is not None:
+            return T.Result(
+                id=getattr(job, "id", ""), status=T.INVALID_JOB, stderr=reason, cases_total=0
+            )
+        language = LANGUAGES[job.language]
+        toolchain = resolve(language)
+        if not toolchain.present:
+            return T.Result(
+                id=job.id,
+                status=T.TOOLCHAIN_MISSING,
+                stderr=f"{language.name}: not found: {', '.join(toolchain.missing)}",
+                cases_total=len(job.cases) or 1,
+            )
+        folder = Path(tempfile.mkdtemp(dir=self.work_root))
+        try:
+            return self._run_in(job, language, toolchain, folder, slot)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _run_in(
+        self, job: T.Job, language: Language, toolchain: Toolchain, folder: Path, slot: int
+    ) -> T.Result:
+        uid = self.sandbox.uid(slot)
+        work, logs = folder / "work", folder / "logs"
+        work.mkdir()
+        logs.mkdir(mode=0o700)
+        folder.chmod(0o711)
+        if uid is not None:
+            os.chown(work, uid, uid)
+        source = work / language.source
+        source.write_text(job.program, encoding="utf-8")
+        source.chmod(0o644)
+        values = self._values(language, toolchain, job.program)
+        env = self._env(language, toolchain, work, slot, uid)
+        cap = self.settings.output_limit_bytes
+
+        compile_s = 0.0
+        if language.compiled:
+            with self.heavy if language.heavy else nullcontext():
+                status, text, compile_s = self._compile(
+                    language, toolchain, values, env, work, logs, uid
+                )
+            if status is not None:
+                return T.Result(id=job.id, status=status, stderr=text[:cap], compile_s=compile_s,
+                                cases_total=len(job.cases) or 1)  # fmt: skip
+
+        argv = expand(language.run, values, toolchain.paths)
+        run_uid = (
+            uid if (language.run[0] not in toolchain.paths or world_executable(argv[0])) else None
+        )
+        timeout_s = job.timeout_s or self.settings.timeout_s or language.timeout_s
+        memory_mb: int | None = self.settings.memory_mb
+        if language.compiles_in_run:
+            timeout_s += language.compile_timeout_s
+            memory_mb = max(self.settings.memory_mb, COMPILE_MEMORY_MB)
+        elif language.jvm:
+            memory_mb = self.settings.memory_mb + JVM_OVERHEAD_MB
+        limits = Limits(timeout_s, memory_mb, self.settings.file_size_mb, self.settings.processes)
+        with self.heavy if language.compiles_in_run else nullcontext():
+            if job.mode == "tests":
+                return self._run_tests(
+                    job, language, argv, work, logs, env, limits, run_uid, compile_s
+                )
+            return self._run_io(job, argv, work, logs, env, limits, run_uid, compile_s)
+
+    def _compile(
+        self, language, toolchain, values, env, work, logs, uid
+    ) -> tuple[str | None, str, float]:
+        """(failure status or None, compiler output, seconds)."""
+        start = time.perf_counter()
+        pool = (
+            self._server_pool(language, toolchain)
+            if self.settings.accelerate and language.accelerator in ("javac_server", "tsc_server")
+            else None
+        )
+        if pool is not None:
+            server = pool.get()
+            try:
+                if language.accelerator == "javac_server":
+                    line = f"{work}\t{language.source}\t{values['classpath'][0]}"
+                else:
+                    line = str(work / language.source)
+                reply = server.request(line, language.compile_timeout_s)
+            finally:
+                pool.put(server)
+            seconds = time.perf_counter() - start
+            if reply is None:
+                return T.TIMEOUT, "compile server timed out or crashed", seconds
+            code, text = reply
+            return (None if code == 0 else T.COMPILE_ERROR), text, seconds
+        argv = expand(language.compile, values, toolchain.paths)
+        compile_uid = uid if world_executable(argv[0]) else None
+        limits = Limits(
+            timeout_s=language.compile_timeout_s,
+            memory_mb=None if language.jvm else max(self.settings.memory_mb, COMPILE_MEMORY_MB),
+            file_size_mb=512,
+            processes=512,
+        )
+        outcome = self.sandbox.run(
+            argv, cwd=work, logs=logs, env=env, limits=limits, uid=compile_uid
+        )
+        text = outcome.stderr + outcome.stdout
+        if outcome.timed_out:
+            return T.TIMEOUT, text, outcome.wall_s
+        return (None if outcome.exit_code == 0 else T.COMPILE_ERROR), text, outcome.wall_s
+
+    def _run_tests(self, job, language, argv, work, logs, env, limits, uid, compile_s) -> T.Result:
+        outcome = self.sandbox.run(argv, cwd=work, logs=logs, env=env, limits=limits, uid=uid)
+        status = judge.tests_status(language, outcome)
+        return self._result(job, status, outcome, compile_s, outcome.wall_s, int(status == T.OK), 1)
+
+    def _run_io(self, job, argv, work, logs, env, limits, uid, compile_s) -> T.Result:
+        run_s, passed, status, outcome = 0.0, 0, T.OK, None
+        for case in job.cases:
+            stdin = logs / "stdin"
+            stdin.write_text(case.stdin, encoding="utf-8")
+            want = min(len(case.expected.encode()) * 2 + 4096, self.settings.file_size_mb << 20)
+            outcome = self.sandbox.run(argv, cwd=work, logs=logs, env=env, limits=limits, uid=uid,
+                                       stdin_path=stdin, stdout_bytes=want)  # fmt: skip
+            run_s += outcome.wall_s
+            status = judge.io_status(outcome, outcome.stdout, case, job.float_tolerance)
+            if status != T.OK:
+                break
+            passed += 1
+        return self._result(job, status, outcome, compile_s, run_s, passed, len(job.cases))
+
+    def _result(self, job, status, outcome: Outcome, compile_s, run_s, passed, total) -> T.Result:
+        cap = self.settings.output_limit_bytes
+        return T.Result(
+            id=job.id,
+            status=status,
+            exit_code=outcome.exit_code if outcome.signal is None else -outcome.signal,
+            stdout=outcome.stdout[:cap],
+            stderr=outcome.stderr[:cap],
+            compile_s=compile_s,
+            run_s=run_s,
+            cases_passed=passed,
+            cases_total=total,
+        )

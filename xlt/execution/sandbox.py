@@ -1,0 +1,251 @@
+"""Run one command of an untrusted program under limits; never raise for its failure.
+
+What each run gets (see docs/execution.md for what this does NOT protect against):
+- its own folder as working directory, HOME and TMPDIR;
+- its own session and process group, SIGKILLed when the command ends or times out;
+- when xlt runs as root: an unprivileged uid of its own (one per worker slot), so
+  it cannot write outside world-writable places, cannot read other users' files,
+  is held by RLIMIT_NPROC, and every process of that uid is killed afterwards
+  (catches children that left the process group with setsid);
+- no network: a fresh network namespace (`unshare --net`) where permitted;
+- rlimits (via `prlimit`): CPU seconds, address space, file size, processes,
+  open files, no core dumps;
+- a wall-clock timeout, stdin from a file or /dev/null, stdout/stderr to files the
+  program cannot open (outside its folder), read back capped;
+- a scrubbed environment: only PATH, HOME, TMPDIR, locale and the language's own
+  variables; no tokens or keys from the caller's environment.
+
+The wrapper chain is `unshare --net [--setuid U --setgid U] -- prlimit ... -- argv`:
+both exec, so the program keeps the pid that we wait on (no pid namespace: a
+namespace's pid 1 ignores SIGXFSZ/SIGXCPU and even self-sent SIGKILL, which would
+break the limits).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from xlt.execution.toolchains import find_tool
+
+BASE_UID = 64000  # slot uids: BASE_UID + slot; need not exist in /etc/passwd
+MAX_SWEEP_ROUNDS = 100
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float  # wall clock
+    memory_mb: int | None  # address space; None: unlimited (heap flags do it)
+    file_size_mb: int = 64  # any file the program writes, its stdout/stderr included
+    processes: int = 256  # threads count too; only enforced for a non-root uid
+    open_files: int = 1024
+
+    @property
+    def cpu_s(self) -> int:
+        return int(self.timeout_s) + 2
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int | None  # None when killed by a signal
+    signal: int | None
+    timed_out: bool  # wall clock or CPU limit
+    file_limit: bool  # killed for writing past the file-size limit
+    wall_s: float
+    stdout: str  # capped
+    stderr: str  # capped
+    stdout_bytes: int  # before the cap
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+@functools.cache
+def _probe(argv: tuple[str, ...]) -> bool:
+    try:
+        done = subprocess.run(
+            [*argv, "true"], capture_output=True, timeout=20, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def network_prefix(mode: str) -> tuple[str, ...]:
+    """The argv prefix that cuts the network, per `mode` (on | off | auto).
+
+    `on` raises when no variant works; `auto` falls back to no isolation."""
+    if mode not in ("on", "off", "auto"):
+        raise ValueError(f"network_isolation: {mode!r} is not one of on, off, auto")
+    if mode == "off":
+        return ()
+    unshare = find_tool(("unshare",))
+    variants = [(unshare, "--net")]
+    if os.geteuid() != 0:  # unprivileged: a user namespace may still be allowed
+        variants.append((unshare, "--user", "--map-current-user", "--net"))
+    for variant in variants:
+        if unshare is not None and _probe(variant):
+            return variant
+    if mode == "on":
+        raise ValueError(
+            "network_isolation=on but `unshare --net` is not permitted here "
+            "(needs root or unprivileged user namespaces); use network_isolation=auto or off"
+        )
+    return ()
+
+
+def can_drop_privileges() -> bool:
+    return os.geteuid() == 0 and find_tool(("unshare",)) is not None
+
+
+class Sandbox:
+    """Builds and runs the wrapper chain; one instance per executor."""
+
+    def __init__(self, network_isolation: str = "auto", capture_bytes: int = 65536):
+        self.net_prefix = network_prefix(network_isolation)
+        self.drop_privileges = can_drop_privileges()
+        self.capture_bytes = capture_bytes
+        self.prlimit = find_tool(("prlimit",))
+        self.unshare = find_tool(("unshare",))
+
+    @property
+    def network_isolated(self) -> bool:
+        return bool(self.net_prefix)
+
+    def uid(self, slot: int) -> int | None:
+        return BASE_UID + slot if self.drop_privileges else None
+
+    def wrap(self, argv: list[str], limits: Limits, uid: int | None) -> list[str]:
+        prefix: list[str] = list(self.net_prefix)
+        if uid is not None:
+            if not prefix:
+                prefix = [self.unshare]
+            prefix += ["--setuid", str(uid), "--setgid", str(uid)]
+        if prefix:
+            prefix.append("--")
+        rlimits = [
+            f"--cpu={limits.cpu_s}",
+            f"--fsize={limits.file_size_mb * 1024 * 1024}",
+            f"--nofile={limits.open_files}",
+            "--core=0",
+        ]
+        if uid is not None:
+            rlimits.append(f"--nproc={limits.processes}")
+        if limits.memory_mb is not None:
+            rlimits.append(f"--as={limits.memory_mb * 1024 * 1024}")
+        if self.prlimit is None:  # documented: no rlimits without util-linux prlimit
+            return prefix + argv
+        return prefix + [self.prlimit, *rlimits, "--", *argv]
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path,
+        logs: Path,
+        env: dict[str, str],
+        limits: Limits,
+        uid: int | None,
+        stdin_path: Path | None = None,
+        stdout_bytes: int | None = None,
+    ) -> Outcome:
+        """Run to completion or limit. `logs` is a folder the program cannot open.
+        `stdout_bytes`: how much stdout to read back (io mode compares all of it)."""
+        out_path, err_path = logs / "stdout", logs / "stderr"
+        start = time.perf_counter()
+        timed_out = False
+        with (
+            open(out_path, "wb") as out,
+            open(err_path, "wb") as err,
+            open(stdin_path or os.devnull, "rb") as stdin,
+        ):
+            try:
+                proc = subprocess.Popen(
+                    self.wrap(argv, limits, uid),
+                    cwd=cwd,
+                    env=env,
+                    stdin=stdin,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError as error:
+                return Outcome(None, None, False, False, 0.0, "", f"cannot start: {error}", 0)
+            try:
+                proc.wait(timeout=limits.timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            _kill_group(proc.pid)
+            proc.wait()
+            if uid is not None:
+                kill_uid(uid)
+        wall_s = time.perf_counter() - start
+        code = proc.returncode
+        sig = -code if code < 0 else None
+        if sig in (signal.SIGXCPU, signal.SIGKILL) and wall_s >= limits.cpu_s - 1:
+            timed_out = True
+        stdout, stdout_size = self._read(out_path, stdout_bytes or self.capture_bytes)
+        stderr, _ = self._read(err_path, self.capture_bytes)
+        return Outcome(
+            exit_code=None if sig is not None else code,
+            signal=sig,
+            timed_out=timed_out or sig == signal.SIGXCPU,
+            file_limit=sig == signal.SIGXFSZ,
+            wall_s=wall_s,
+            stdout=stdout,
+            stderr=stderr,
+            stdout_bytes=stdout_size,
+        )
+
+    def _read(self, path: Path, limit: int) -> tuple[str, int]:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            data = handle.read(limit)
+        return data.decode("utf-8", errors="replace"), size
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def kill_uid(uid: int) -> int:
+    """SIGKILL every process owned by `uid` until none is left; returns how many were killed.
+
+    Catches what left the process group (setsid, double fork). A fork bomb is
+    bounded by RLIMIT_NPROC, so this converges."""
+    killed = 0
+    for _ in range(MAX_SWEEP_ROUNDS):
+        pids = []
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    if entry.stat().st_uid == uid and not _is_zombie(entry.path):
+                        pids.append(int(entry.name))
+                except OSError:
+                    continue
+        if not pids:
+            return killed
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.005)  # let the kernel reap before the next scan
+    return killed
+
+
+def _is_zombie(proc_dir: str) -> bool:
+    """A killed process stays listed until reaped; it holds nothing, so it is done."""
+    with open(f"{proc_dir}/stat", "rb") as handle:
+        state = handle.read().rsplit(b")", 1)[1].split()[0]
+    return state in (b"Z", b"X")

@@ -1,0 +1,47 @@
+// A persistent tsc: one Node process type-checks and emits many programs, reusing
+// the parsed standard library between them (xlt.execution.accel). Options are the
+// ones `tsc --target esnext <file>` derives from its command line, so the verdict
+// (exit status 0, or 2 when a diagnostic is reported; the JS is emitted either way)
+// matches one `tsc` per program. Protocol, one request per line on stdin: the
+// absolute path of a .ts file. Reply: "<exit code> <byte count>\n" + diagnostics.
+const ts = require(process.argv[2] || "typescript"); // the typescript package folder
+const readline = require("readline");
+
+const libCache = new Map(); // file name -> SourceFile, for files outside the program's folder
+
+function compile(file) {
+  const parsed = ts.parseCommandLine(["--target", "esnext", file]);
+  const host = ts.createCompilerHost(parsed.options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, languageVersion, onError, shouldCreate) => {
+    if (name.startsWith(host.getDefaultLibLocation())) {
+      const key = name + "|" + JSON.stringify(languageVersion);
+      if (!libCache.has(key)) libCache.set(key, getSourceFile(name, languageVersion, onError, shouldCreate));
+      return libCache.get(key);
+    }
+    return getSourceFile(name, languageVersion, onError, shouldCreate);
+  };
+  const program = ts.createProgram(parsed.fileNames, parsed.options, host);
+  const emitted = program.emit();
+  const diagnostics = ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics);
+  const text = ts.formatDiagnostics(diagnostics, {
+    getCanonicalFileName: (f) => f,
+    getCurrentDirectory: () => require("path").dirname(file),
+    getNewLine: () => "\n",
+  });
+  const errors = diagnostics.some((d) => d.category === ts.DiagnosticCategory.Error);
+  return [emitted.emitSkipped ? 1 : errors ? 2 : 0, text];
+}
+
+const lines = readline.createInterface({ input: process.stdin });
+lines.on("line", (file) => {
+  let code, text;
+  try {
+    [code, text] = compile(file);
+  } catch (error) {
+    [code, text] = [1, "tsc server: " + String(error)];
+  }
+  const bytes = Buffer.from(text, "utf8");
+  process.stdout.write(`${code} ${bytes.length}\n`);
+  process.stdout.write(bytes);
+});
