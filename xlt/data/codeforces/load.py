@@ -32,7 +32,8 @@ class TableSource:
 
     @property
     def is_local(self) -> bool:
-        return Path(self.path).exists()
+        """A local file, folder, or glob (`problems/train-*.parquet`) that matches something."""
+        return Path(self.path).exists() or bool(_glob(self.path))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -44,9 +45,19 @@ class TableSource:
         }
 
 
+def _glob(pattern: str) -> list[Path]:
+    if not any(char in pattern for char in "*?["):
+        return []
+    anchor = Path(pattern).anchor or "."
+    return sorted(Path(anchor).glob(str(Path(pattern).relative_to(anchor))))
+
+
 def _local_files(path: Path) -> tuple[str, list[Path]]:
     """("jsonl" | "parquet", files) for a local path, or a ValueError saying what is accepted."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    roots = [path] if path.exists() else _glob(str(path))
+    files = sorted(
+        f for root in roots for f in (root.rglob("*") if root.is_dir() else [root]) if f.is_file()
+    )
     jsonl = [p for p in files if p.name.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz"))]
     parquet = [p for p in files if p.suffix == ".parquet"]
     if jsonl and not parquet:
