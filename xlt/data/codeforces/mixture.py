@@ -89,7 +89,7 @@ def total_tokens(items: Iterable[Item]) -> int:
 
 
 def cut_to_budget(items: Sequence[Item], budget: int) -> list[Item]:
-    """The longest prefix, in whole tasks, whose tokens do not exceed `budget`."""
+    """Whole tasks, in order, skipping any that would overflow `budget`."""
     kept: list[Item] = []
     used = 0
     index = 0
