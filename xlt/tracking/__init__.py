@@ -2,8 +2,18 @@
 
 Only training/eval loops call a tracker; library code returns `dict[str, float]`
 with slash-separated keys (`train/loss`, `eval/micro/py/pass@1`).
+`make_tracker(backend, run_dir, ...)` builds the JSONL log with a W&B mirror
+when `backend == "wandb"` (see `xlt.tracking.wandb`).
 """
 
 from xlt.tracking.base import JsonlTracker, Tracker, read_jsonl_log
+from xlt.tracking.factory import MirroredTracker, make_tracker, sweep_group
 
-__all__ = ["JsonlTracker", "Tracker", "read_jsonl_log"]
+__all__ = [
+    "JsonlTracker",
+    "MirroredTracker",
+    "Tracker",
+    "make_tracker",
+    "read_jsonl_log",
+    "sweep_group",
+]

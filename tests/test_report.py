@@ -1,0 +1,182 @@
+"""xlt.report on a synthetic sweep folder laid out the way runs write it."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xlt import report
+from xlt.eval.results import (
+    ProblemResult,
+    SampleResult,
+    append_results,
+    results_path,
+    summarize,
+    write_row,
+)
+from xlt.eval.rows import row_id_from_config
+
+LANGUAGES = ["py", "js", "lua"]
+NUM_TASKS = 30
+NUM_SAMPLES = 4
+
+
+def _config(mixture, source, seed=0, algorithm="grpo"):
+    return {
+        "model": {"name": "tiny"}, "scale": "micro", "seed": seed,
+        "sft": {"mixture": mixture}, "rl": {"algorithm": algorithm, "source_language": source, "oracle": False},
+    }  # fmt: skip
+
+
+def _write_eval(folder, config, stage, skill, rng):
+    """An evaluation folder whose problem t in language L has c ~ Binomial(n, skill[L])."""
+    results = {}
+    for language in LANGUAGES:
+        tasks = range(NUM_TASKS - (3 if language == "lua" else 0))  # lua lacks 3 tasks
+        records = []
+        for t in tasks:
+            c = int(rng.binomial(NUM_SAMPLES, skill[language]))
+            statuses = ["ok"] * c + ["wrong_answer"] * (NUM_SAMPLES - c)
+            records.append(
+                ProblemResult(f"P{t}", f"T/{t}", language, [SampleResult("x", s) for s in statuses])
+            )
+        append_results(results_path(folder, language), records)
+        results[language] = records
+    row = row_id_from_config(config, stage)
+    write_row(folder, row.to_dict(), row.label, summarize(results, [1]), benchmark="synthetic")
+    return folder
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    """Two runs sharing one pre-RL evaluation (RL in py, RL in js), like a Hydra multirun."""
+    rng = np.random.default_rng(0)
+    artifacts, sweep_dir = (
+        tmp_path / "artifacts" / "evaluate",
+        tmp_path / "multirun" / "day" / "time",
+    )
+    sweep_dir.mkdir(parents=True)
+    (sweep_dir / "multirun.yaml").write_text("{}")
+    pre = _write_eval(
+        artifacts / "pre",
+        _config("parallel", "py"),
+        "pre_rl",
+        {"py": 0.3, "js": 0.3, "lua": 0.2},
+        rng,
+    )
+    for number, source in enumerate(["py", "js"]):
+        config = _config("parallel", source)
+        skill = {"py": 0.3, "js": 0.3, "lua": 0.2, source: 0.6}
+        post = _write_eval(artifacts / f"post_{source}", config, "post_rl", skill, rng)
+        run_dir = sweep_dir / f"{number}_rl.source_language={source}"
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(json.dumps(config))
+        run = {"artifacts": {"eval_pre_rl": str(pre), "eval_post_rl": str(post)}}
+        (run_dir / "run.json").write_text(json.dumps(run))
+    return sweep_dir
+
+
+def _cells(csv_path, subset="common"):
+    with open(csv_path) as handle:
+        return {
+            (r["row"], r["language"]): r for r in csv.DictReader(handle) if r["subset"] == subset
+        }
+
+
+def test_cells_trace_back_to_per_problem_files(sweep):
+    paths = report.make_report(sweep, num_bootstrap=200)
+    cells = _cells(paths["csv"])
+    labels = {label for label, _ in cells}
+    assert labels == {"SFT parallel", "SFT parallel + GRPO py", "SFT parallel + GRPO js"}
+    common = {f"T/{t}" for t in range(NUM_TASKS - 3)}
+    for (label, language), cell in cells.items():
+        (source,) = cell["sources"].split(";")
+        records = [json.loads(line) for line in Path(source).read_text().splitlines()]
+        expected = np.mean([r["c"] / r["n"] for r in records if r["task"] in common])
+        assert float(cell["value"]) == pytest.approx(expected), (label, language)
+        assert int(cell["num_tasks"]) == len(common)
+        assert float(cell["ci_low"]) <= float(cell["value"]) <= float(cell["ci_high"])
+    full = _cells(paths["csv"], "full")
+    assert int(full[("SFT parallel", "py")]["num_tasks"]) == NUM_TASKS
+
+
+def test_deltas_against_the_pre_rl_row_of_the_same_sft(sweep):
+    cells = _cells(report.make_report(sweep, num_bootstrap=200)["csv"])
+    pre, post = cells[("SFT parallel", "py")], cells[("SFT parallel + GRPO py", "py")]
+    delta = float(post["delta"])
+    assert delta == pytest.approx(float(post["value"]) - float(pre["value"]))
+    assert delta > 0.15 and float(post["delta_ci_low"]) > 0  # RL in py raised py a lot
+    assert pre["delta"] == ""  # the reference row has no delta
+    assert abs(float(cells[("SFT parallel + GRPO py", "lua")]["delta"])) < 0.15
+
+
+def test_deleted_results_mark_the_cell_missing_and_rerun_fills_it(sweep):
+    cells = _cells(report.make_report(sweep, num_bootstrap=100)["csv"])
+    source = cells[("SFT parallel + GRPO js", "lua")]["sources"]
+    saved = Path(source).read_text()
+    (
+        sweep.parent.parent.parent / "artifacts" / "evaluate" / "post_js" / "results" / "lua.jsonl"
+    ).unlink()
+
+    cells = _cells(report.make_report(sweep, num_bootstrap=100)["csv"])
+    missing = cells[("SFT parallel + GRPO js", "lua")]
+    assert missing["value"] == "" and "results file missing" in missing["missing"]
+    assert cells[("SFT parallel + GRPO js", "py")]["missing"] == ""  # the rest stands
+    markdown = (sweep / "report" / "matrix.md").read_text()
+    assert "SFT parallel + GRPO js / lua: seed 0: results file missing" in markdown
+
+    with open(source, "w") as handle:  # the missing run finishes
+        handle.write(saved)
+    cells = _cells(report.make_report(sweep, num_bootstrap=100)["csv"])
+    assert cells[("SFT parallel + GRPO js", "lua")]["missing"] == ""
+
+
+def test_unfinished_run_yields_missing_rows(sweep):
+    run_dir = sweep / "2_rl.source_language=lua"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps(_config("parallel", "lua")))  # no run.json yet
+    cells = _cells(report.make_report(sweep, num_bootstrap=100)["csv"])
+    row = cells[("SFT parallel + GRPO lua", "py")]
+    assert "run not finished" in row["missing"]
+    # Its pre-RL row is shared with the finished runs: still present.
+    assert cells[("SFT parallel", "py")]["missing"] == ""
+
+
+def test_bare_evaluation_folder_is_reportable(sweep):
+    evaluation = sweep.parent.parent.parent / "artifacts" / "evaluate" / "post_py"
+    paths = report.make_report(evaluation, out=evaluation.parent / "single", num_bootstrap=100)
+    assert {label for label, _ in _cells(paths["csv"])} == {"SFT parallel + GRPO py"}
+
+
+def test_cli_writes_all_outputs_and_rejects_empty_folders(sweep, tmp_path, capsys):
+    assert report.main([str(sweep), "--bootstrap", "100"]) == 0
+    for name in ("matrix.csv", "matrix.md", "heatmap.png", "heatmap_full.png"):
+        assert (sweep / "report" / name).stat().st_size > 0
+    assert report.main([str(tmp_path / "nothing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert report.main([str(tmp_path / "empty")]) == 2
+    assert "no runs" in capsys.readouterr().err
+
+
+def test_wandb_offline_run_holds_the_table_and_heatmap(sweep, tmp_path):
+    from xlt.tracking.wandb import WandbTracker, read_offline_run
+
+    paths = report.make_report(sweep, num_bootstrap=100)
+    tracker = WandbTracker(project="xlt-test", mode="offline", group="sweep-x", dir=tmp_path)
+    try:
+        report.log_report(paths, tracker)
+    finally:
+        tracker.close()
+    run = read_offline_run(tracker.run_dir)
+    assert run["group"] == "sweep-x"
+    logged = {key: value for row in run["history"] for key, value in row.items()}
+    table_file = tracker.run_dir / "files" / logged["transfer/matrix"]["path"]
+    image_file = tracker.run_dir / "files" / logged["transfer/heatmap"]["path"]
+    table = json.loads(table_file.read_text())
+    with open(paths["csv"]) as handle:
+        expected = list(csv.reader(handle))
+    assert table["columns"] == expected[0] and len(table["data"]) == len(expected) - 1
+    assert image_file.read_bytes() == paths["heatmap"].read_bytes()

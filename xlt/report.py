@@ -1,0 +1,266 @@
+"""The transfer matrix from what is on disk: CSV, Markdown, heatmap PNG (and a W&B table).
+
+    python -m xlt.report multirun/2026-01-01/12-00-00        # a sweep
+    python -m xlt.report outputs/2026-01-01/12-00-00 --k 10  # one run
+    python -m xlt.report DIR --wandb                         # also mirror to W&B (offline)
+
+Finds, under DIR (following links):
+- run folders (`config.json` = the resolved config): their rows are the ones the
+  config implies (pre-RL, and post-RL when RL is on); `run.json` points at the
+  evaluation folders (`artifacts.eval_pre_rl`, `artifacts.eval_post_rl`). A run
+  without `run.json` (still running, or failed) yields missing rows;
+- evaluation folders (`row.json` + `results/`, see `xlt.eval.results`) not
+  reached through a run.
+
+Writes `DIR/report/` (or `--out`): `matrix.csv` (long format, one line per row x
+language x subset, with the per-problem files behind each cell), `matrix.md`,
+`heatmap.png` (common task subset) and `heatmap_full.png`. Every number is
+recomputed from per-problem files: rerun it after a missing run finishes and
+the cell fills.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from xlt.eval.heatmap import plot_matrix
+from xlt.eval.matrix import Cell, Matrix, RowSource, build_matrix
+from xlt.eval.results import ROW_FILE, read_row
+from xlt.eval.rows import RowId, expected_stages, row_id_from_config
+
+SKIP_DIRS = {"wandb", ".hydra", "results", "report", "checkpoints", "__pycache__"}
+
+
+def _resolve(path: str, run_dir: Path) -> Path | None:
+    """An artifact path as a run recorded it: absolute, or relative to where it was launched."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return candidate if candidate.exists() else None
+    for base in [Path.cwd(), run_dir, *run_dir.resolve().parents]:
+        if (base / candidate).exists():
+            return base / candidate
+    return None
+
+
+def _is_run_config(path: Path) -> dict | None:
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return config if isinstance(config, dict) and {"sft", "rl", "model"} <= set(config) else None
+
+
+def _run_sources(run_dir: Path, config: dict) -> list[RowSource]:
+    run_file = run_dir / "run.json"
+    run = json.loads(run_file.read_text()) if run_file.is_file() else None
+    sources = []
+    for stage in expected_stages(config):
+        row = row_id_from_config(config, stage)
+        if run is None:
+            sources.append(RowSource(row, run_dir, missing="run not finished (no run.json)"))
+            continue
+        recorded = run.get("artifacts", {}).get(f"eval_{stage}")
+        eval_dir = _resolve(recorded, run_dir) if recorded else None
+        if eval_dir is None or not (eval_dir / ROW_FILE).is_file():
+            where = recorded or f"no eval_{stage} in run.json"
+            sources.append(RowSource(row, run_dir, missing=f"evaluation missing ({where})"))
+            continue
+        record = read_row(eval_dir / ROW_FILE)
+        sources.append(RowSource(row, run_dir, eval_dir, record["languages"]))
+    return sources
+
+
+def find_sources(root: str | Path) -> list[RowSource]:
+    """Every row evaluation under `root`, present or expected; one per (setting, seed)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: not a folder (give a run or multirun sweep folder)")
+    run_dirs, row_files = [], []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        folder = Path(dirpath)
+        if "config.json" in filenames and (config := _is_run_config(folder / "config.json")):
+            run_dirs.append((folder, config))
+        if ROW_FILE in filenames:
+            row_files.append(folder / ROW_FILE)
+    sources = [source for folder, config in run_dirs for source in _run_sources(folder, config)]
+    reached = {source.eval_dir.resolve() for source in sources if source.eval_dir}
+    for path in row_files:
+        if path.parent.resolve() not in reached:
+            record = read_row(path)
+            row = RowId.from_dict(record["row"])
+            sources.append(RowSource(row, path, path.parent, record["languages"]))
+    return _deduplicate(sources)
+
+
+def _deduplicate(sources: list[RowSource]) -> list[RowSource]:
+    """Runs of a sweep share the pre-RL evaluation: keep one source per (setting, seed),
+    preferring one that exists over one that is missing."""
+    chosen: dict[tuple, RowSource] = {}
+    for source in sources:
+        key = (source.row.setting_key, source.row.seed)
+        if key not in chosen or (chosen[key].missing and not source.missing):
+            chosen[key] = source
+    return list(chosen.values())
+
+
+# --- writers ---------------------------------------------------------------------
+
+CSV_COLUMNS = [
+    "row", "stage", "sft_mixture", "sft_language", "rl_algorithm", "rl_source", "oracle",
+    "language", "subset", "k", "value", "ci_low", "ci_high", "delta", "delta_ci_low",
+    "delta_ci_high", "num_tasks", "num_seeds", "missing", "sources",
+]  # fmt: skip
+
+
+def table_rows(matrix: Matrix) -> list[list]:
+    out = []
+    for row in matrix.rows:
+        for language in matrix.languages:
+            cell = matrix.cell(row, language)
+            ci, dci = cell.ci or (None, None), cell.delta_ci or (None, None)
+            out.append(
+                [row.label, row.stage, row.sft_mixture, row.sft_language, row.rl_algorithm,
+                 row.rl_source, row.oracle, language, matrix.subset, matrix.k, cell.value, *ci,
+                 cell.delta, *dci, cell.num_tasks, cell.num_seeds, cell.missing,
+                 ";".join(cell.sources)]
+            )  # fmt: skip
+    return out
+
+
+def write_csv(matrices: Sequence[Matrix], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for matrix in matrices:
+            writer.writerows(table_rows(matrix))
+
+
+def _cell_text(row: RowId, language: str, cell: Cell) -> str:
+    if cell.value is None:
+        return "missing"
+    text = f"{100 * cell.value:.1f} [{100 * cell.ci[0]:.1f}, {100 * cell.ci[1]:.1f}]"
+    if cell.delta is not None:
+        low, high = cell.delta_ci
+        text += f"<br>Δ {100 * cell.delta:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+    return f"**{text}**" if row.stage == "post_rl" and row.rl_source == language else text
+
+
+def _markdown_table(matrix: Matrix) -> list[str]:
+    lines = ["| row | " + " | ".join(matrix.languages) + " |"]
+    lines.append("|---|" + "---|" * len(matrix.languages))
+    for row in matrix.rows:
+        cells = [_cell_text(row, lang, matrix.cell(row, lang)) for lang in matrix.languages]
+        lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_markdown(
+    common: Matrix, full: Matrix, sources: list[RowSource], root: Path, path: Path
+) -> None:
+    metric = f"pass@{common.k}"
+    lines = [
+        f"# Transfer matrix: {metric} (%) for `{root}`",
+        "",
+        f"Cells: {metric} in percent [95% bootstrap interval over problems]; Δ: change against the",
+        "pre-RL row of the same SFT setting, in points, paired over the same problems. **Bold**: the",
+        "RL source language. Seeds of a setting are pooled per problem.",
+        "",
+        f"## On the {common.num_common_tasks} tasks present in every column",
+        "",
+        "![heatmap](heatmap.png)",
+        "",
+        *_markdown_table(common),
+        "",
+        "## Each language on its full problem set",
+        "",
+        *_markdown_table(full),
+        "",
+    ]
+    missing = [
+        (row.label, lang, common.cell(row, lang).missing)
+        for row in common.rows
+        for lang in common.languages
+        if common.cell(row, lang).missing
+    ]
+    if missing:
+        lines += ["## Missing cells", ""]
+        lines += [f"- {label} / {lang}: {why}" for label, lang, why in missing]
+        lines += [""]
+    lines += ["## Sources (per-problem results behind each row)", ""]
+    for source in sorted(sources, key=lambda s: (s.row.label, s.row.seed)):
+        where = source.eval_dir or source.origin
+        state = f" (missing: {source.missing})" if source.missing else ""
+        lines.append(f"- {source.row.label}, seed {source.row.seed}: `{where}`{state}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def make_report(
+    root: str | Path, out: str | Path | None = None, *, k: int = 1, num_bootstrap: int = 1000
+) -> dict[str, Path]:
+    root = Path(root)
+    sources = find_sources(root)
+    if not sources:
+        raise ValueError(f"{root}: no runs (config.json) or evaluations (row.json) found under it")
+    out = Path(out) if out is not None else root / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    common = build_matrix(sources, k=k, subset="common", num_bootstrap=num_bootstrap)
+    full = build_matrix(sources, k=k, subset="full", num_bootstrap=num_bootstrap)
+    paths = {"csv": out / "matrix.csv", "markdown": out / "matrix.md"}
+    write_csv([common, full], paths["csv"])
+    write_markdown(common, full, sources, root, paths["markdown"])
+    title = "/".join(root.resolve().parts[-2:])
+    paths["heatmap"] = plot_matrix(common, out / "heatmap.png", title=title)
+    paths["heatmap_full"] = plot_matrix(full, out / "heatmap_full.png", title=title)
+    return paths
+
+
+def log_report(paths: dict[str, Path], tracker) -> None:
+    """Mirror the matrix (as a table) and the heatmap (as an image) to a tracker."""
+    with paths["csv"].open() as handle:
+        rows = list(csv.reader(handle))
+    tracker.log_table("transfer/matrix", rows[0], rows[1:])
+    tracker.log_image("transfer/heatmap", paths["heatmap"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m xlt.report", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("dir", help="a run folder or a multirun sweep folder")
+    parser.add_argument("--out", default=None, help="default: DIR/report")
+    parser.add_argument("--k", type=int, default=1, help="the pass@k in the cells")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--wandb", action="store_true", help="log the table and heatmap to W&B")
+    parser.add_argument("--wandb-project", default="xlt")
+    parser.add_argument("--wandb-mode", default="offline", choices=["offline", "online"])
+    args = parser.parse_args(argv)
+    try:
+        paths = make_report(args.dir, args.out, k=args.k, num_bootstrap=args.bootstrap)
+    except ValueError as error:
+        print(f"xlt.report: error: {error}", file=sys.stderr)
+        return 2
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    if args.wandb:
+        from xlt.tracking.wandb import WandbTracker
+
+        group = Path(args.dir).resolve().name
+        tracker = WandbTracker(project=args.wandb_project, mode=args.wandb_mode, group=group,
+                               job_type="report", dir=paths["csv"].parent)  # fmt: skip
+        try:
+            log_report(paths, tracker)
+        finally:
+            tracker.close()
+        print(f"wandb: {tracker.run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
