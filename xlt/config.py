@@ -74,7 +74,11 @@ class MicroDataConfig:
     num_tasks: int = 600
     split_fractions: list[float] = field(default_factory=lambda: [0.6, 0.2, 0.2])  # sft, rl, eval
     corpus_shares: dict[str, float] = field(default_factory=dict)  # language -> share; {} = even
+    corpus_documents: int = 4000  # pretraining documents (one function each)
     parallel_k: int = 3  # languages per problem in the parallel mixture
+    num_tests: int = 5  # test cases per problem
+    doc_examples: int = 0  # MultiPL-E style `>>> f(x)` examples in each prompt's doc comment
+    verify: bool = False  # run every canonical and wrong solution through the engine (minutes)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -84,10 +88,32 @@ class MicroDataConfig:
         if missing:
             raise ValueError(f"data.held_out has {missing}, which are not in data.languages")
         _check_positive(self.num_tasks, "data.num_tasks")
+        _check_positive(self.corpus_documents, "data.corpus_documents")
         if len(self.split_fractions) != 3 or abs(sum(self.split_fractions) - 1) > 1e-6:
             raise ValueError(
                 "data.split_fractions must be three numbers (sft, rl, eval) summing to 1"
             )
+        from xlt.data.micro import MICRO_LANGUAGES  # the renderers are the source of truth
+
+        unrendered = sorted(set(self.languages) - set(MICRO_LANGUAGES))
+        if unrendered:
+            raise ValueError(
+                f"data.languages has {unrendered}, which the micro suite cannot render; "
+                f"use some of {list(MICRO_LANGUAGES)}"
+            )
+        trainable = len(self.languages) - len(self.held_out)
+        if not 2 <= self.parallel_k <= trainable:
+            raise ValueError(
+                f"data.parallel_k={self.parallel_k} must be between 2 and the {trainable} "
+                "trainable (not held-out) languages"
+            )
+        if self.corpus_shares and set(self.corpus_shares) != set(self.languages):
+            raise ValueError(
+                f"data.corpus_shares must give every one of data.languages a share "
+                f"(or be {{}} for even shares); got {dict(self.corpus_shares)}"
+            )
+        if self.num_tests < 2:
+            raise ValueError(f"data.num_tests={self.num_tests} must be >= 2")
 
     @property
     def trainable_languages(self) -> list[str]:
