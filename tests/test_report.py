@@ -162,7 +162,7 @@ def test_cli_writes_all_outputs_and_rejects_empty_folders(sweep, tmp_path, capsy
 
 
 def test_wandb_offline_run_holds_the_table_and_heatmap(sweep, tmp_path):
-    from xlt.tracking.wandb import WandbTracker, read_offline_run
+    from xlt.tracking.wandb import WandbTracker, wait_for_offline_run
 
     paths = report.make_report(sweep, num_bootstrap=100)
     tracker = WandbTracker(project="xlt-test", mode="offline", group="sweep-x", dir=tmp_path)
@@ -170,7 +170,7 @@ def test_wandb_offline_run_holds_the_table_and_heatmap(sweep, tmp_path):
         report.log_report(paths, tracker)
     finally:
         tracker.close()
-    run = read_offline_run(tracker.run_dir)
+    run = wait_for_offline_run(tracker.run_dir)
     assert run["group"] == "sweep-x"
     logged = {key: value for row in run["history"] for key, value in row.items()}
     table_file = tracker.run_dir / "files" / logged["transfer/matrix"]["path"]

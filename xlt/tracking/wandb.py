@@ -9,7 +9,7 @@ Steps: W&B drops a `log` whose step is below one it has seen, and xlt logs
 evaluation rows (step 0, pre-RL) after training steps. So the step is sent as
 the metric `xlt/step`, the x-axis of every chart, not as W&B's own step.
 
-`read_offline_run(path)` decodes an offline run's `.wandb` file (W&B's
+`read_offline_run(path)` (or `wait_for_offline_run`) decodes an offline run's `.wandb` file (W&B's
 LevelDB-style record log of protobuf `Record`s) back into its group, config and
 logged rows: tests use it to check what a run holds, without the network.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 import glob
 import json
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,9 @@ def read_offline_run(path: str | Path) -> dict[str, Any]:
     files = [path] if path.is_file() else [Path(p) for p in glob.glob(str(path / "*.wandb"))]
     if len(files) != 1:
         raise ValueError(f"{path}: expected one .wandb file, found {len(files)}")
-    run: dict[str, Any] = {"group": None, "config": {}, "history": [], "dir": str(files[0].parent)}
+    run: dict[str, Any] = {
+        "group": None, "config": {}, "history": [], "dir": str(files[0].parent), "complete": False,
+    }  # fmt: skip
     for data in _records(files[0].read_bytes()):
         record = wandb_internal_pb2.Record()
         record.ParseFromString(data)
@@ -144,8 +147,25 @@ def read_offline_run(path: str | Path) -> dict[str, Any]:
             run["history"].append(row)
             continue
         else:
+            run["complete"] |= kind == "exit"
             continue
         for item in updates:
             if item.key != "_wandb":
                 run["config"][item.key] = json.loads(item.value_json)
     return run
+
+
+def wait_for_offline_run(path: str | Path, timeout_s: float = 60.0) -> dict[str, Any]:
+    """`read_offline_run` once the run's exit record is on disk: W&B's service process
+    may still be writing the file when `finish()` returns."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            run = read_offline_run(path)
+        except ValueError:
+            run = None  # the .wandb file does not exist yet
+        if run is not None and run["complete"]:
+            return run
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path}: the W&B run file has no exit record after {timeout_s} s")
+        time.sleep(0.2)
