@@ -30,9 +30,13 @@ def sources() -> dict[str, TableSource]:
     }
 
 
-@pytest.fixture(scope="module")
-def run_jobs():
-    """The real execution engine, in `io` mode; tests that need it skip without toolchains."""
+@pytest.fixture(scope="session")
+def run_jobs(tmp_path_factory):
+    """The real execution engine, in `io` mode; tests that need it skip without toolchains.
+
+    A fresh result cache for this session (verdicts come from running, not from another
+    run's cache), and one cache folder so the process holds a single executor.
+    """
     missing = [tool for tool in ("python3", "node", "ruby") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"toolchains missing for the verification tests: {missing}")
@@ -40,7 +44,9 @@ def run_jobs():
     if not hasattr(execution, "execute"):
         pytest.skip("xlt.execution.execute has not landed yet")
 
+    cache_dir = tmp_path_factory.mktemp("exec_cache")
+
     def run(jobs):
-        return execution.execute(jobs, progress=False)
+        return execution.execute(jobs, cache_dir=cache_dir, progress=False)
 
     return run

@@ -138,9 +138,6 @@ def _stream_train(params, accounting, decontaminator, eval_ids, store, progress)
     table = "train_problems"
     used = 0
     for problem in _problem_rows(params.train_problems, table, accounting, progress):
-        if params.max_problems is not None and used >= params.max_problems:
-            accounting.drop(table, "over_max_problems", problem.id)
-            continue
         if params.max_rating is not None and (problem.rating or 0) > params.max_rating:
             accounting.drop(table, "over_max_rating", problem.id, f"rating {problem.rating}")
             continue
@@ -152,6 +149,9 @@ def _stream_train(params, accounting, decontaminator, eval_ids, store, progress)
             accounting.drop(
                 table, "decontaminated", problem.id, f"{drop['reason']}: {drop['matched']}"
             )
+            continue
+        if params.max_problems is not None and used >= params.max_problems:
+            accounting.drop(table, "over_max_problems", problem.id)  # usable, but over the cap
             continue
         store.add_problem(problem)
         accounting.count_used(table)
