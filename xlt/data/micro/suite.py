@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -96,20 +96,18 @@ def build_suite(
 
     rng = random.Random(seed)
     quotas = _quotas({family: len(ps) for family, ps in by_family.items()}, num_tasks)
-    tasks: list[MicroTask] = []
-    chosen: set[Program] = set()
+    assigned: dict[Program, str] = {}
     for family in sorted(by_family):
         members = sorted(by_family[family], key=lambda p: p.name)
         rng.shuffle(members)
         picked = members[: quotas[family]]
-        chosen.update(picked)
-        for program, split in zip(
-            picked, _assign_splits(len(picked), split_fractions), strict=True
-        ):
-            tasks.append(
-                _make_task(program, split, by_family[family], seed, num_tests, num_examples)
-            )
-    spare = tuple(p for p in space if p not in chosen)
+        assigned.update(zip(picked, _assign_splits(len(picked), split_fractions), strict=True))
+    _cover_primitives(assigned)
+    tasks = [
+        _make_task(program, split, by_family[program.family], seed, num_tests, num_examples)
+        for program, split in assigned.items()
+    ]
+    spare = tuple(p for p in space if p not in assigned)
     return MicroSuite(tuple(sorted(tasks, key=lambda t: t.program.name)), spare, seed)
 
 
@@ -126,6 +124,31 @@ def _quotas(sizes: dict[str, int], total: int) -> dict[str, int]:
         quotas[family] += extra
         left -= extra
     return quotas
+
+
+def _cover_primitives(assigned: dict[Program, str]) -> None:
+    """Swap splits so that every primitive (with its argument) of an RL or eval task is in
+    some train task: held-out compositions are new combinations of known parts.
+
+    An uncovered task trades places with a train task of its family whose primitives all
+    stay covered without it; failing that, it moves to train."""
+    seen = Counter(
+        prim for p, split in assigned.items() if split == "train" for prim in p.primitives
+    )
+    for program in sorted(assigned, key=lambda p: p.name):
+        split = assigned[program]
+        if split == "train" or all(seen[prim] for prim in program.primitives):
+            continue
+        donors = [
+            p for p in sorted(assigned, key=lambda p: p.name)
+            if assigned[p] == "train" and p.family == program.family
+            and all(seen[prim] > 1 for prim in p.primitives)
+        ]  # fmt: skip
+        assigned[program] = "train"
+        seen.update(program.primitives)
+        if donors:
+            assigned[donors[0]] = split
+            seen.subtract(donors[0].primitives)
 
 
 def _assign_splits(n: int, fractions: Sequence[float]) -> list[str]:
