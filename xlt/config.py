@@ -343,6 +343,7 @@ class RolloutConfig:
 class EvalConfig:
     benchmark: str = "micro"  # micro | multipl-e | humaneval-x | mbxp
     data_path: str | None = None  # local benchmark folder; None: the data stage / shared benchmarks
+    revision: str | None = None  # Hub dataset revision (multipl-e from the Hub must pin one)
     languages: list[str] = field(default_factory=list)  # [] = every language of the data
     num_samples: int = 1
     temperature: float = 0.0  # 0: greedy

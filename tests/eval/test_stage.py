@@ -1,0 +1,102 @@
+"""The evaluate stage on a saved tiny checkpoint, then the report on the artifacts it wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from tests.eval.conftest import needs_engine
+from xlt.data.records import Problem
+from xlt.eval.results import read_row
+from xlt.pipeline import StageContext
+from xlt.run import build_config
+from xlt.tracking import JsonlTracker, read_jsonl_log
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def _cfg(*overrides):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        dict_cfg = compose(config_name="config", overrides=["+experiment=parallel_sft", *overrides])
+    return build_config(dict_cfg)
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    """The pipeline's layout: <artifacts>/<stage>/<key>/model, and a data folder with eval.jsonl."""
+    from xlt.models import build_tiny_model, build_tokenizer, save_model
+
+    root = tmp_path_factory.mktemp("artifacts")
+    tokenizer = build_tokenizer(["def f():\n    return 1\n"] * 20, vocab_size=300)
+    # One narrow layer: the stage's plumbing is under test, not the model.
+    model = build_tiny_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2,
+                             intermediate_size=64, max_seq_len=64, seed=0)  # fmt: skip
+    for stage in ("sft", "rl"):
+        save_model(model, tokenizer, root / stage / f"{stage}-key" / "model")
+    data = root / "data" / "data-key"
+    data.mkdir(parents=True)
+    problems = [
+        Problem(f"{lang}-{i}", f"T/{i}", lang, f"def f{i}():\n", tests=f"assert f{i}() == {i}")
+        for lang in ("py", "js")
+        for i in range(3)
+    ]
+    (data / "eval.jsonl").write_text("".join(json.dumps(p.to_dict()) + "\n" for p in problems))
+    return root
+
+
+def _run_stage(cfg, artifacts, producer, out):
+    from xlt.stages.evaluate import run
+
+    out.mkdir(parents=True)
+    tracker = JsonlTracker(out.parent / f"{out.name}.metrics.jsonl")
+    inputs = {
+        "model": artifacts / producer / f"{producer}-key",
+        "data": artifacts / "data" / "data-key",
+    }
+    ctx = StageContext(cfg=cfg, inputs=inputs, out=out, tracker=tracker, seed=0)
+    try:
+        run(ctx)
+    finally:
+        tracker.close()
+    return read_row(out / "row.json"), read_jsonl_log(tracker.path)
+
+
+@needs_engine
+def test_stage_writes_a_reportable_row(artifacts, tmp_path):
+    # Greedy, 8 new tokens, only py: keeps the stage to a few seconds.
+    cfg = _cfg("eval.languages=[py]", "eval.max_new_tokens=8", "rl.source_language=py")
+    evaluations = tmp_path / "evaluate"
+    pre, _ = _run_stage(cfg, artifacts, "sft", evaluations / "pre")
+    post, log = _run_stage(cfg, artifacts, "rl", evaluations / "post")
+
+    assert pre["row"]["stage"] == "pre_rl" and pre["label"] == "SFT parallel"
+    assert post["row"]["stage"] == "post_rl" and post["row"]["rl_source"] == "py"
+    assert post["label"] == "SFT parallel + GRPO py"
+    assert list(post["languages"]) == ["py"]  # eval.languages filtered the data's js problems
+    assert post["languages"]["py"]["num_problems"] == 3
+    assert post["languages"]["py"]["pass@1"] == 0.0  # a random model passes nothing
+    lines = (evaluations / "post" / "results" / "py.jsonl").read_text().splitlines()
+    assert len(lines) == 3 and all(json.loads(line)["n"] == 1 for line in lines)
+    scalars = [r["metrics"] for r in log if r["kind"] == "metrics"]
+    assert scalars == [{"eval/micro/py/pass@1": 0.0, "eval/micro/common/py/pass@1": 0.0}]
+    (table,) = [r for r in log if r["kind"] == "table"]
+    assert table["key"] == "eval/micro/post_rl" and table["rows"][0][:3] == [
+        post["label"],
+        "py",
+        0.0,
+    ]
+
+    from xlt import report
+
+    paths = report.make_report(evaluations, num_bootstrap=50)
+    markdown = paths["markdown"].read_text()
+    assert "| SFT parallel + GRPO py | **0.0 [0.0, 0.0]<br>Δ +0.0 [+0.0, +0.0]** |" in markdown
+
+
+def test_unknown_language_for_the_data_is_named(artifacts, tmp_path):
+    cfg = _cfg("eval.languages=[rb]")
+    with pytest.raises(ValueError, match=r"eval.languages has \['rb'\], not in .*eval.jsonl"):
+        _run_stage(cfg, artifacts, "sft", tmp_path / "x")
