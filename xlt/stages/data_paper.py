@@ -56,7 +56,9 @@ def sources(data: CodeforcesDataConfig) -> tuple[TableSource, TableSource | None
     return problems(data.train_split), eval_source, submissions
 
 
-def build_params(data: CodeforcesDataConfig, benchmarks_dir: Path = BENCHMARKS_DIR) -> BuildParams:
+def build_params(
+    data: CodeforcesDataConfig, seed: int = 0, benchmarks_dir: Path = BENCHMARKS_DIR
+) -> BuildParams:
     train, eval_source, submissions = sources(data)
     return BuildParams(
         train_problems=train,
@@ -74,6 +76,7 @@ def build_params(data: CodeforcesDataConfig, benchmarks_dir: Path = BENCHMARKS_D
         max_rating=data.max_rating,
         rl_verified_only=data.rl_verified_only,
         batch_problems=data.batch_problems,
+        seed=seed,
     )
 
 
@@ -151,7 +154,7 @@ def run(ctx: StageContext, *, run_jobs: RunJobs | None = None) -> None:
     data = ctx.cfg.data
     if not isinstance(data, CodeforcesDataConfig):
         raise ValueError(f"data_paper needs data=codeforces, got data.kind={data.kind!r}")
-    params = build_params(data)
+    params = build_params(data, ctx.seed)
     translator = _translator(ctx.cfg, ctx.seed) if data.translate_to else None
     manifest = build(
         params,

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from xlt.data.codeforces.build import BuildParams, build
 from xlt.data.codeforces.load import TableSource
+from xlt.paths import BENCHMARKS_DIR
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "codeforces"
 
@@ -21,7 +23,7 @@ LANGUAGES = ("py", "js", "rb")
 HELD_OUT = ("rb",)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sources() -> dict[str, TableSource]:
     return {
         "train": TableSource(str(FIXTURES / "problems_train.jsonl"), split="train"),
@@ -50,3 +52,43 @@ def run_jobs(tmp_path_factory):
         return execution.execute(jobs, cache_dir=cache_dir, progress=False)
 
     return run
+
+
+MULTIPLE_PY = BENCHMARKS_DIR / "multipl-e-humaneval" / "humaneval-py-reworded.jsonl.gz"
+RIGHT_JS_MAX = "const l = require('fs').readFileSync(0, 'utf8').trim().split('\\n');\nconsole.log(Math.max(...l[1].split(' ').map(Number)));\n"
+
+
+def scripted_translator(requests):
+    """Stand-in for the translation model: a right js answer for 3/C (after a wrong one), wrong ones elsewhere."""
+    answers = []
+    for request in requests:
+        if request.problem.id == "3/C" and request.target_language == "js":
+            answers.append(["console.log(1);\n", RIGHT_JS_MAX])
+        else:
+            answers.append(["puts 0\n"])
+    return answers
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, run_jobs, sources):
+    """The whole build on the fixture tables: (artifact folder, manifest)."""
+    if not MULTIPLE_PY.exists():
+        pytest.skip(f"benchmark file missing: {MULTIPLE_PY}")
+    out = tmp_path_factory.mktemp("cf_build")
+    params = BuildParams(
+        train_problems=sources["train"],
+        submissions=sources["submissions"],
+        eval_problems=sources["eval"],
+        languages=LANGUAGES,
+        held_out=HELD_OUT,
+        max_candidates=2,  # the third py submission of 1/A is over the cap
+        per_language=1,
+        translate_to=("js", "rb"),
+        benchmark_files=(MULTIPLE_PY,),
+        max_rating=3000,
+        batch_problems=2,  # several batches even on three problems
+    )
+    manifest = build(
+        params, out, run_jobs=run_jobs, translator=scripted_translator, count_tokens=len
+    )
+    return out, manifest

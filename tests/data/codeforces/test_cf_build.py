@@ -6,51 +6,14 @@ import json
 
 import pytest
 
-from xlt.data.codeforces.build import ARTIFACT_FILES, BuildParams, build
+from xlt.data.codeforces.build import ARTIFACT_FILES
 from xlt.data.records import Problem
-from xlt.paths import BENCHMARKS_DIR
 
-from .conftest import HELD_OUT, LANGUAGES
-
-MULTIPLE_PY = BENCHMARKS_DIR / "multipl-e-humaneval" / "humaneval-py-reworded.jsonl.gz"
-RIGHT_JS_MAX = "const l = require('fs').readFileSync(0, 'utf8').trim().split('\\n');\nconsole.log(Math.max(...l[1].split(' ').map(Number)));\n"
-
-
-def _translator(requests):
-    """Scripted stand-in for the translation model: a right js answer for 3/C, wrong ones elsewhere."""
-    answers = []
-    for request in requests:
-        if request.problem.id == "3/C" and request.target_language == "js":
-            answers.append(["console.log(1);\n", RIGHT_JS_MAX])
-        else:
-            answers.append(["puts 0\n"])
-    return answers
+from .conftest import LANGUAGES
 
 
 def _read(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, run_jobs, sources):
-    if not MULTIPLE_PY.exists():
-        pytest.skip(f"benchmark file missing: {MULTIPLE_PY}")
-    out = tmp_path_factory.mktemp("cf_build")
-    params = BuildParams(
-        train_problems=sources["train"],
-        submissions=sources["submissions"],
-        eval_problems=sources["eval"],
-        languages=LANGUAGES,
-        held_out=HELD_OUT,
-        max_candidates=2,  # the third py submission of 1/A is over the cap
-        per_language=1,
-        translate_to=("js", "rb"),
-        benchmark_files=(MULTIPLE_PY,),
-        max_rating=3000,
-        batch_problems=2,  # several batches even on four problems
-    )
-    manifest = build(params, out, run_jobs=run_jobs, translator=_translator, count_tokens=len)
-    return out, manifest
 
 
 def test_artifact_files_are_written(built):

@@ -9,7 +9,6 @@ Modules, in the order the build uses them:
 - `decontam`: n-gram and benchmark-name decontamination with a report;
 - `store`: the SQLite spill store that keeps memory bounded;
 - `parallel`: harvested and translated (MultiPL-T) programs, verified in `io` mode;
-- `mixture`: monolingual / multilingual / parallel SFT mixtures, token-matched;
 - `accounting`: counts of rows used and dropped, by reason;
 - `build`: the whole streaming build, called by `xlt.stages.data_paper`.
 

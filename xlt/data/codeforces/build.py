@@ -10,7 +10,8 @@ Streams, in this order, with memory bounded by the number of problems (never by 
 4. submissions -> checked, language-normalised, capped per (problem, language), spilled;
 5. problems in batches: harvested programs verified in `io` mode, missing languages
    translated and verified -> `parallel.jsonl` (all languages, for analysis),
-   `sft.jsonl` (trainable languages only: the pool the mixture stage draws from),
+   `sft.jsonl` (trainable languages only, grouped by task in a seeded order: the pool
+   the mixture stage draws from, through `xlt.data.mixtures`),
    `rl.jsonl` / `rl_oracle.jsonl` (trainable / held-out languages, time limits scaled).
 Every row not used is counted by reason (`manifest.json` -> accounting).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -77,6 +79,7 @@ class BuildParams:
     max_rating: int | None = None  # drop harder problems (RL needs reachable reward)
     rl_verified_only: bool = True  # RL problems need >= 1 verified program (sane tests)
     batch_problems: int = 64  # problems verified per execution batch
+    seed: int = 0  # the order of tasks in sft.jsonl (the mixture stage takes from the front)
 
     def __post_init__(self) -> None:
         if self.max_candidates < self.per_language or self.per_language < 1:
@@ -211,7 +214,9 @@ def build(
 
         # ---- verification and translation, a batch of problems at a time
         counts = {"parallel": 0, "sft": 0, "rl": 0, "rl_oracle": 0, "tokens": {}}
+        # A seeded task order: the mixture stage takes whole tasks from the front of sft.jsonl.
         ids = store.problem_ids()
+        random.Random(params.seed).shuffle(ids)
         with ExitStack() as files:
             handles = {
                 name: files.enter_context((out / f"{name}.jsonl").open("w", encoding="utf-8"))
