@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from xlt.data.codeforces.parallel import (
     GeneratorTranslator,
     ParallelStats,
@@ -118,3 +120,30 @@ def test_generator_translator_prompts_a_backend_and_extracts_the_code_block():
     assert RIGHT_PY.strip() in translation_prompt(request) and "into Ruby" in translation_prompt(
         request
     )
+
+
+@pytest.mark.slow  # ~30 s on the 2-core machine: model build, generation, running its output
+def test_a_tiny_model_translates_through_the_hf_backend_and_is_filtered(run_jobs):
+    """The real backend path (HFGenerator) with a tiny untrained model: its samples do not pass
+    the tests, so every one is run and none is kept."""
+    from xlt.generation.hf import HFGenerator
+    from xlt.models import build_tiny_model, build_tokenizer
+
+    tokenizer = build_tokenizer([RIGHT_PY, RIGHT_RB, SUM.statement] * 4, vocab_size=300)
+    # Knobs shrunk for speed: 1 layer, 32 hidden units, 16 new tokens.
+    model = build_tiny_model(tokenizer, 32, 1, 2, 64, max_seq_len=512, seed=0)
+    params = SamplingParams(max_new_tokens=16, temperature=1.0, n=2, seed=0)
+    translator = GeneratorTranslator(HFGenerator(model, tokenizer), params)
+    request = TranslationRequest(SUM, "py", RIGHT_PY, "rb", "s2")
+    candidates = translator([request])
+    assert len(candidates) == 1 and len(candidates[0]) == 2
+    stats = ParallelStats.empty()
+    kept = translate_and_verify(
+        [request],
+        translator=lambda _: candidates,
+        factors=DEFAULT_TIME_FACTORS,
+        run_jobs=run_jobs,
+        stats=stats,
+    )
+    assert kept == []
+    assert stats.tried["translated", "rb"] == 2 and stats.passed["translated", "rb"] == 0
