@@ -63,9 +63,10 @@ def test_same_seed_same_files(data_dir, tmp_path):
         assert (tmp_path / name).read_bytes() == (data_dir / name).read_bytes(), name
 
 
-def _run_mixture(data_dir, out, kind, num_tokens=None):
+def _run_mixture(data_dir, out, kind, num_tokens=None, inputs=None):
     tracker = SimpleNamespace(log=lambda metrics, step: None)
     cfg = SimpleNamespace(
+        model=SimpleNamespace(path=None, revision=None),
         data=SimpleNamespace(
             trainable_languages=["py", "js", "lua"], held_out=HELD_OUT, parallel_k=2
         ),
@@ -73,9 +74,8 @@ def _run_mixture(data_dir, out, kind, num_tokens=None):
         rl=SimpleNamespace(source_language="py"),
     )
     out.mkdir()
-    mixture_stage.run(
-        SimpleNamespace(cfg=cfg, inputs={"data": data_dir}, out=out, tracker=tracker, seed=0)
-    )
+    inputs = {"data": data_dir, **(inputs or {})}
+    mixture_stage.run(SimpleNamespace(cfg=cfg, inputs=inputs, out=out, tracker=tracker, seed=0))
     return json.loads((out / "mixture.json").read_text()), read(out / "sft.jsonl")
 
 
@@ -89,3 +89,18 @@ def test_mixture_stage_matches_tokens(data_dir, tmp_path):
     assert max(tokens) - min(tokens) <= 0.02 * max(tokens)
     assert summaries["monolingual"]["examples"].keys() == {"py"}
     assert summaries["parallel"]["tasks"] < summaries["multilingual"]["tasks"]
+
+
+def test_mixture_stage_counts_with_the_pretrained_tokenizer(data_dir, tmp_path):
+    from xlt.models import build_tokenizer
+
+    corpus = [r["text"] for r in read(data_dir / "corpus.jsonl")]
+    build_tokenizer(corpus, vocab_size=300).save_pretrained(tmp_path / "pretrain" / "model")
+    totals = []
+    for kind in ("monolingual", "multilingual", "parallel"):
+        summary, _ = _run_mixture(
+            data_dir, tmp_path / kind, kind, inputs={"pretrain": tmp_path / "pretrain"}
+        )
+        assert summary["token_counter"].startswith("tokenizer of")
+        totals.append(summary["tokens"])
+    assert max(totals) - min(totals) <= 0.02 * max(totals), totals
