@@ -3,15 +3,15 @@
 - **pretrain**: documents are tokenized (BOS ... EOS), concatenated and cut into fixed-length
   blocks; every token carries loss. Documents share a block and attend across their boundary,
   as in ordinary LM pretraining (the EOS marks it).
-- **SFT**: one example per (prompt, response). Instruct models (a tokenizer with a chat template)
-  get the template: the prompt as the user turn, the response as the assistant turn. Other models
+- **SFT**: one example per (prompt, response). Instruct models (`chat=True`) get the tokenizer's
+  chat template: the prompt as the user turn, the response as the assistant turn. Other models
   get plain completion format: `BOS prompt response EOS`. Loss falls on response tokens (and the
   closing EOS / end-of-turn) only; prompt tokens get label -100.
   Examples are **padded** to the longest in their micro-batch, not packed: packing without
   cross-example attention needs per-example attention masks, which only flash-attention varlen
   kernels run efficiently (GPU); padding is exact on every attention backend, and SFT examples
   here are short and similar in length, so little compute goes to padding.
-- **order**: `micro_batch_indices(step)` is a pure function of (seed, micro-step, rank), so the
+- **order**: `DataOrder.indices(micro_step, rank)` is a pure function of (seed, micro-step, rank), so the
   data position is one integer and a resumed run sees the same batches as an uninterrupted one.
 """
 
@@ -53,26 +53,37 @@ def pack_pretrain(texts: Iterable[str], tokenizer, seq_len: int) -> list[TokenEx
     return [TokenExample(block, list(block)) for block in blocks]
 
 
-def sft_example(tokenizer, prompt: str, response: str, max_seq_len: int) -> TokenExample | None:
+def sft_example(
+    tokenizer, prompt: str, response: str, max_seq_len: int, chat: bool
+) -> TokenExample | None:
     """One SFT example with completion-only labels, truncated to `max_seq_len` tokens.
 
-    Returns None when truncation would leave no response token to learn from.
+    `chat=True` (instruct models) formats through the tokenizer's chat template, else plain
+    completion format. Returns None when truncation would leave no response token to learn from.
     """
-    if tokenizer.chat_template:
+    if chat:
+        if not tokenizer.chat_template:
+            raise ValueError(
+                "model.chat=true but the tokenizer has no chat template; set model.chat=false "
+                "for a base model (plain completion format)"
+            )
+        # Render text, split at the prompt's end, tokenize the halves: the prompt tokens are then
+        # exactly those a generator sees for the same rendered prompt.
         user = [{"role": "user", "content": prompt}]
-        prompt_ids = _chat_ids(tokenizer, user, add_generation_prompt=True)
-        full_ids = _chat_ids(
+        prompt_text = _chat_text(tokenizer, user, add_generation_prompt=True)
+        full_text = _chat_text(
             tokenizer,
             [*user, {"role": "assistant", "content": response}],
             add_generation_prompt=False,
         )
-        if full_ids[: len(prompt_ids)] != prompt_ids:
+        if not full_text.startswith(prompt_text):
             raise ValueError(
                 "the chat template renders the prompt differently with and without the reply, so "
                 "prompt tokens cannot be masked; use a template whose user turn is a prefix "
                 "(set model.chat=false to train in plain completion format)"
             )
-        response_ids = full_ids[len(prompt_ids) :]
+        prompt_ids = tokenizer(prompt_text, add_special_tokens=False).input_ids
+        response_ids = tokenizer(full_text[len(prompt_text) :], add_special_tokens=False).input_ids
     else:
         prompt_ids = _with_bos(tokenizer, tokenizer(prompt, add_special_tokens=False).input_ids)
         response_ids = tokenizer(response, add_special_tokens=False).input_ids
@@ -85,12 +96,12 @@ def sft_example(tokenizer, prompt: str, response: str, max_seq_len: int) -> Toke
 
 
 def build_sft_examples(
-    records: Iterable[dict], tokenizer, max_seq_len: int
+    records: Iterable[dict], tokenizer, max_seq_len: int, chat: bool = False
 ) -> tuple[list[TokenExample], dict[str, int]]:
     """SFT examples from `{"prompt", "response", ...}` records, with counts of what was cut."""
     examples, dropped, truncated = [], 0, 0
     for record in records:
-        example = sft_example(tokenizer, record["prompt"], record["response"], max_seq_len)
+        example = sft_example(tokenizer, record["prompt"], record["response"], max_seq_len, chat)
         if example is None:
             dropped += 1
             continue
@@ -166,9 +177,7 @@ def _with_bos(tokenizer, ids: list[int]) -> list[int]:
     return ids if bos is None or (ids and ids[0] == bos) else [bos, *ids]
 
 
-def _chat_ids(tokenizer, messages: list[dict], add_generation_prompt: bool) -> list[int]:
-    return list(
-        tokenizer.apply_chat_template(
-            messages, tokenize=True, add_generation_prompt=add_generation_prompt, return_dict=False
-        )
+def _chat_text(tokenizer, messages: list[dict], add_generation_prompt: bool) -> str:
+    return tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=add_generation_prompt
     )
