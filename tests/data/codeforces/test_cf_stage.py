@@ -59,7 +59,7 @@ def test_bad_data_values_fail_before_any_work(tmp_path):
         data_paper.build_params(_cfg(f"data.local_path={tmp_path}").data)
 
 
-def test_stage_writes_the_data_artifact_and_logs_it(local_copy, tmp_path, run_jobs):
+def test_stage_writes_the_data_artifact_and_logs_it(local_copy, tmp_path, run_jobs, capfd):
     cfg = _cfg(
         f"data.local_path={local_copy}",
         "data.languages=[py,js,rb]",
@@ -72,6 +72,9 @@ def test_stage_writes_the_data_artifact_and_logs_it(local_copy, tmp_path, run_jo
     tracker = JsonlTracker(tmp_path / "log.jsonl")
     data_paper.run(StageContext(cfg, {}, out, tracker, seed=0), run_jobs=run_jobs)
     tracker.close()
+    progress = capfd.readouterr().err  # tqdm bars: one per streaming pass, one for verification
+    for bar in ("eval_problems", "train_problems", "submissions", "verify"):
+        assert bar in progress
     for name in ("sft.jsonl", "rl.jsonl", "eval.jsonl", "parallel.jsonl", "manifest.json"):
         assert (out / name).stat().st_size > 0, name
     manifest = json.loads((out / "manifest.json").read_text())
