@@ -97,3 +97,15 @@ def test_canonical_passes_and_wrong_fails_through_the_engine(tmp_path):
     for lang in langs:
         assert statuses.get(f"{lang}/good", "ok") == "ok", (lang, statuses)
         assert statuses.get(f"{lang}/wrong", "failed") != "ok", (lang, statuses)
+
+
+def test_doc_examples_are_true_and_python_still_parses():
+    suite = build_suite(60, seed=0, num_examples=2)
+    for task in suite.tasks:
+        assert len(task.examples) == 2
+        assert all(task.program(arg) == out for arg, out in task.examples)
+        problem = render_problem(task, "py")
+        assert problem.prompt.count(">>> ") == 2
+        compile(problem.program(problem.solution), problem.name, "exec")
+    # the examples are drawn after the tests: asking for them changes no test
+    assert [t.cases for t in suite.tasks] == [t.cases for t in build_suite(60, seed=0).tasks]

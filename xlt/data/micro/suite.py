@@ -180,7 +180,7 @@ def _make_task(
         for _ in range(_MAX_DRAWS):
             cases = _draw_cases(program, rng, num_tests)
             if _discriminating(program, cases, rivals):
-                examples = tuple(_draw_cases(program, rng, num_examples + 1)[1:])
+                examples = _draw_examples(program, rng, num_examples)
                 return MicroTask(program, split, cases, mutant, examples)
     raise AssertionError(f"no discriminating tests for {program.name}")
 
@@ -223,6 +223,20 @@ def _draw_cases(program: Program, rng: random.Random, n: int) -> tuple[Case, ...
     while len(args) < n:
         args.append(_draw_input(program.domain, rng))
     return tuple((arg, program(arg)) for arg in args[:n])
+
+
+def _draw_examples(program: Program, rng: random.Random, n: int) -> tuple[Case, ...]:
+    """Doc-comment examples worth reading: non-empty answers, all different."""
+    examples: list[Case] = []
+    for _ in range(_MAX_DRAWS):
+        if len(examples) == n:
+            break
+        arg = _draw_input(program.domain, rng)
+        out = program(arg)
+        informative = out != _empty(program.return_type) or program.return_type == BOOL
+        if informative and all(out != seen for _, seen in examples):
+            examples.append((arg, out))
+    return tuple(examples)
 
 
 def _draw_input(domain: str, rng: random.Random) -> Any:

@@ -20,6 +20,8 @@ def prompt(sig: Signature, syntax: Syntax) -> str:
     types = (TYPES[sig.param_type], TYPES[sig.return_type])
     header = "from typing import List\n\n" if any("List" in t for t in types) else ""
     doc = "\n".join(doc_lines(sig, syntax))
+    if sig.examples:  # an example's answer may end with a quote: close on a line of its own
+        doc += "\n    "
     return f'{header}def {sig.name}({sig.param}: {types[0]}) -> {types[1]}:\n    """{doc}"""\n'
 
 
