@@ -8,6 +8,7 @@ DictConfig: stages pick the plain values they need from these objects.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from xlt.languages import check_language
@@ -238,10 +239,34 @@ class SFTConfig:
     grad_clip: float = 1.0
     save_every: int = 100
     keep_last: int = 2
+    min_lr_ratio: float = 0.1  # cosine decays the LR to this fraction of lr
+    gradient_checkpointing: bool = False  # recompute activations in backward (paper scale: on)
 
     def __post_init__(self) -> None:
         _check_choice(self.mixture, SFT_MIXTURES, "sft.mixture")
         _check_micro_batch(self.batch_size, self.micro_batch_size, "sft")
+        _check_rank_split(self.batch_size, self.micro_batch_size, "sft")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"sft.min_lr_ratio={self.min_lr_ratio} must lie in [0, 1]")
+        if self.warmup_steps > self.max_steps:
+            raise ValueError(
+                f"sft.warmup_steps={self.warmup_steps} exceeds sft.max_steps={self.max_steps}; "
+                "lower sft.warmup_steps"
+            )
+
+
+def _check_rank_split(batch_size: int, micro_batch_size: int, group: str) -> None:
+    """Under a launcher (torchrun/deepspeed set WORLD_SIZE) the batch must split over the ranks:
+    every rank runs micro_batch_size sequences per accumulation step (ZeRO-2/3 included)."""
+    num_ranks = int(os.environ.get("WORLD_SIZE", "1"))
+    per_step = micro_batch_size * num_ranks
+    if batch_size % per_step:
+        raise ValueError(
+            f"{group}.batch_size={batch_size} does not split over {num_ranks} ranks x "
+            f"{group}.micro_batch_size={micro_batch_size} = {per_step} sequences per "
+            f"accumulation step; set {group}.batch_size to a multiple of {per_step}, or change "
+            f"{group}.micro_batch_size or the number of processes"
+        )
 
 
 def _check_micro_batch(batch_size: int, micro_batch_size: int, group: str) -> None:
@@ -285,7 +310,8 @@ class RLConfig:
     steps: int = 40
     prompts_per_step: int = 8
     group_size: int = 8  # samples per prompt
-    micro_batch_size: int = 16  # sequences per forward/backward pass
+    micro_batch_size: int = 16  # sequences per forward/backward pass (per rank)
+    updates_per_step: int = 1  # optimizer steps per rollout batch (its mini-batches)
     lr: float = 5e-4
     clip_low: float = 0.2
     clip_high: float = 0.28
@@ -313,12 +339,30 @@ class RLConfig:
             _check_positive(getattr(self, key), f"rl.{key}")
         if self.algorithm == "grpo" and self.group_size < 2:
             raise ValueError("rl.group_size must be >= 2 for GRPO (advantages are within-group)")
+        _check_positive(self.updates_per_step, "rl.updates_per_step")
         rollouts = self.prompts_per_step * self.group_size
-        if rollouts % self.micro_batch_size:
+        per_update = self.updates_per_step * self.micro_batch_size
+        if rollouts % per_update:
             raise ValueError(
                 f"rl.prompts_per_step * rl.group_size = {rollouts} must be divisible by "
-                f"rl.micro_batch_size={self.micro_batch_size}"
+                f"rl.micro_batch_size={self.micro_batch_size} x "
+                f"rl.updates_per_step={self.updates_per_step}"
             )
+        num_ranks = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun/deepspeed
+        if self.prompts_per_step % num_ranks or (rollouts // num_ranks) % per_update:
+            raise ValueError(
+                f"rl: {self.prompts_per_step} prompts per step over {num_ranks} ranks must give "
+                f"each rank whole groups whose samples divide by rl.micro_batch_size x "
+                f"rl.updates_per_step = {per_update}; change rl.prompts_per_step"
+            )
+        if self.filter_zero_std_groups and self.algorithm != "grpo":
+            raise ValueError("rl.filter_zero_std_groups applies to GRPO only; set it false")
+        if self.kl_coef < 0:
+            raise ValueError(f"rl.kl_coef={self.kl_coef} must be >= 0 (0: no reference model)")
+        if not (0 <= self.clip_low < 1 and self.clip_high >= 0):
+            raise ValueError("rl.clip_low must lie in [0, 1) and rl.clip_high be >= 0")
+        if self.algorithm == "ppo" and self.keep_last < 2:
+            raise ValueError("rl.keep_last must be >= 2 for PPO (policy and critic are saved in turn)")
 
     @property
     def needs_reference_model(self) -> bool:

@@ -7,6 +7,10 @@ gradient accumulation, periodic checkpoints with exact resume, tracker logging.
     losses = trainer.train()   # {step: loss} for the steps this call ran
     save_model(trainer.engine, tok, out / "model")
     trainer.cleanup()
+    # or all four at once: train_and_export(trainer, tok, out / "model")
+
+Metrics `<prefix>/loss`, `<prefix>/lr`, `<prefix>/grad_norm`, `<prefix>/tokens_per_s` go to the
+tracker from rank 0 (prefix `train` by default; the pretrain stage uses `pretrain`).
 
 Launch: in-process on CPU (one rank, env set up automatically), or under
 `torchrun --nproc_per_node N` / `deepspeed --num_gpus N` for several ranks.
@@ -19,6 +23,7 @@ does not depend on how the batch is split over ranks and micro-batches.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +31,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from xlt.models import save_model
 from xlt.train.checkpoint import load_latest_checkpoint, save_checkpoint
 from xlt.train.data import IGNORE_INDEX, DataOrder, TokenExample, collate
 from xlt.train.engine import (
@@ -84,6 +90,7 @@ class CausalLMTrainer:
         ckpt_dir: str | Path,
         tracker,
         pad_id: int,
+        metric_prefix: str = "train",
     ):
         model_max = model.config.max_position_embeddings
         if settings.max_seq_len > model_max:
@@ -108,6 +115,7 @@ class CausalLMTrainer:
         self.ckpt_dir = Path(ckpt_dir)
         self.tracker = tracker
         self.pad_id = pad_id
+        self.metric_prefix = metric_prefix
         self.order = DataOrder(
             len(examples), settings.micro_batch_size, self.num_ranks, settings.seed
         )
@@ -148,11 +156,12 @@ class CausalLMTrainer:
         while self.step < s.max_steps:
             started = time.perf_counter()
             metrics = self._train_step()
-            metrics["train/tokens_per_s"] = metrics.pop("tokens") / (time.perf_counter() - started)
+            metrics["tokens_per_s"] = metrics.pop("tokens") / (time.perf_counter() - started)
             self.step += 1
-            losses[self.step] = metrics["train/loss"]
+            losses[self.step] = metrics["loss"]
             if rank() == 0 and (self.step % s.log_every == 0 or self.step == s.max_steps):
-                self.tracker.log(metrics, step=self.step)
+                named = {f"{self.metric_prefix}/{k}": v for k, v in metrics.items()}
+                self.tracker.log(named, step=self.step)
             if s.save_every and (self.step % s.save_every == 0 or self.step == s.max_steps):
                 self.save_checkpoint()
         return losses
@@ -194,9 +203,9 @@ class CausalLMTrainer:
             loss_sum = loss_sum.to(engine.device)
             torch.distributed.all_reduce(loss_sum)
         return {
-            "train/loss": float(loss_sum) / max(1, loss_tokens),
-            "train/lr": lr,
-            "train/grad_norm": grad_norm,
+            "loss": float(loss_sum) / max(1, loss_tokens),
+            "lr": lr,
+            "grad_norm": grad_norm,
             "tokens": float(sum(len(ex.input_ids) for ex in global_batch)),
         }
 
@@ -217,3 +226,22 @@ class CausalLMTrainer:
     def cleanup(self) -> None:
         if self.engine is not None:
             self.engine.destroy()
+
+
+def train_and_export(
+    trainer: CausalLMTrainer, tokenizer, out_dir: str | Path, keep_checkpoints: bool = False
+) -> dict[int, float]:
+    """Set up (resuming if a checkpoint exists), train, write the HF model to `out_dir`.
+
+    Checkpoints are deleted once the model is exported unless `keep_checkpoints` (at paper
+    scale a ZeRO-3 checkpoint with optimizer states is ~16 bytes per parameter).
+    """
+    trainer.setup()
+    try:
+        losses = trainer.train()
+        save_model(trainer.engine, tokenizer, out_dir)
+    finally:
+        trainer.cleanup()
+    if not keep_checkpoints and rank() == 0:
+        shutil.rmtree(trainer.ckpt_dir, ignore_errors=True)
+    return losses

@@ -1,0 +1,83 @@
+"""The pretrain stage: a tiny Llama and its BPE tokenizer trained from scratch on the corpus.
+
+    python -m xlt.run +experiment=parallel_sft          # micro scale runs it before SFT
+    torchrun --nproc_per_node 2 -m xlt.run +experiment=parallel_sft parallelization=zero3
+
+Reads `ctx.inputs["data"] / "corpus.jsonl"` (`{"text", "language"}` lines), writes the model and
+tokenizer in Hugging Face format to `ctx.out / "model"`. Micro scale only: it stands in for the
+paper's pretrained LLM, so low-resource languages are rare in the corpus, as on the web.
+Checkpoints go to `ctx.out / "checkpoints"` every `pretrain.save_every` steps; an interrupted run
+resumes from the newest one; they are deleted once the model is written.
+Metrics: `pretrain/loss`, `pretrain/lr`, `pretrain/grad_norm`, `pretrain/tokens_per_s`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from xlt.models import build_tiny_model, build_tokenizer
+from xlt.pipeline import StageContext
+from xlt.train.data import pack_pretrain
+from xlt.train.engine import ParallelPlan
+from xlt.train.loop import CausalLMTrainer, TrainSettings, train_and_export
+
+
+def run(ctx: StageContext) -> None:
+    model_cfg, pre, par = ctx.cfg.model, ctx.cfg.pretrain, ctx.cfg.parallelization
+    texts = [record["text"] for record in _read_jsonl(Path(ctx.inputs["data"]) / "corpus.jsonl")]
+
+    # ---- tokenizer and model from scratch (deterministic: every rank builds the same ones)
+    tokenizer = build_tokenizer(texts, model_cfg.vocab_size)
+    model = build_tiny_model(
+        tokenizer,
+        hidden_size=model_cfg.hidden_size,
+        num_layers=model_cfg.num_layers,
+        num_heads=model_cfg.num_heads,
+        intermediate_size=model_cfg.intermediate_size,
+        max_seq_len=model_cfg.max_seq_len,
+        seed=ctx.seed,
+    )
+
+    # ---- data: documents packed into fixed-length blocks
+    examples = pack_pretrain(texts, tokenizer, pre.seq_len)
+
+    # ---- train, export
+    trainer = CausalLMTrainer(
+        model,
+        examples,
+        plan_from_config(par),
+        TrainSettings(
+            max_steps=pre.max_steps,
+            batch_size=pre.batch_size,
+            micro_batch_size=pre.micro_batch_size,
+            max_seq_len=pre.seq_len,
+            lr=pre.lr,
+            warmup_steps=pre.warmup_steps,
+            weight_decay=pre.weight_decay,
+            grad_clip=pre.grad_clip,
+            seed=ctx.seed,
+            save_every=pre.save_every,
+            keep_last=pre.keep_last,
+        ),
+        ckpt_dir=ctx.out / "checkpoints",
+        tracker=ctx.tracker,
+        pad_id=tokenizer.pad_token_id,
+        metric_prefix="pretrain",
+    )
+    train_and_export(trainer, tokenizer, ctx.out / "model")
+
+
+def plan_from_config(par) -> ParallelPlan:
+    """The engine's plan from a `ParallelizationConfig` (same field names)."""
+    return ParallelPlan(
+        zero_stage=par.zero_stage,
+        offload_optimizer=par.offload_optimizer,
+        offload_params=par.offload_params,
+        bf16=par.bf16,
+    )
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

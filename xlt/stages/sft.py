@@ -1,0 +1,101 @@
+"""The SFT stage: supervised fine-tuning of the base model on the SFT mixture.
+
+    python -m xlt.run +experiment=parallel_sft
+    deepspeed --num_gpus 8 -m xlt.run +experiment=parallel_sft scale=paper   # ZeRO-3, bf16
+
+Reads the base model (`ctx.inputs["pretrain"] / "model"` at micro scale, else `model.path` /
+`model.revision`: a Hub name or local folder) and `ctx.inputs["data"] / "sft.jsonl"`
+(`{"prompt", "response", ...}` lines, from the mixture stage); writes the fine-tuned model and
+its tokenizer in Hugging Face format to `ctx.out / "model"`.
+Format: the model's chat template when `model.chat` (instruct models), plain completion
+otherwise; loss on response tokens only. Checkpoints every `sft.save_every` steps under
+`ctx.out / "checkpoints"`, resumed from after a crash, deleted after export.
+Metrics: `train/loss`, `train/lr`, `train/grad_norm`, `train/tokens_per_s`, and
+`sft/examples`, `sft/dropped`, `sft/truncated` at step 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig
+
+from xlt.models import load_model, load_tokenizer
+from xlt.pipeline import StageContext
+from xlt.stages.pretrain import _read_jsonl, plan_from_config
+from xlt.train.data import build_sft_examples
+from xlt.train.engine import (
+    check_batch_layout,
+    deepspeed_config,
+    rank,
+    world_size,
+    zero3_model_context,
+)
+from xlt.train.loop import CausalLMTrainer, TrainSettings, train_and_export
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: StageContext) -> None:
+    model_cfg, sft, par = ctx.cfg.model, ctx.cfg.sft, ctx.cfg.parallelization
+    if "pretrain" in ctx.inputs:
+        path, revision = Path(ctx.inputs["pretrain"]) / "model", None
+    elif model_cfg.path is not None:
+        path, revision = model_cfg.path, model_cfg.revision
+    else:
+        raise ValueError("sft: no base model: set model.path or enable the pretrain stage")
+    plan = plan_from_config(par)
+
+    # ---- checks that are cheap before loading billions of weights
+    max_positions = AutoConfig.from_pretrained(str(path), revision=revision).max_position_embeddings
+    if sft.seq_len > max_positions:
+        raise ValueError(
+            f"sft.seq_len={sft.seq_len} exceeds the model's max_position_embeddings="
+            f"{max_positions}; set sft.seq_len <= {max_positions}"
+        )
+    grad_accum_steps = check_batch_layout(sft.batch_size, sft.micro_batch_size, world_size())
+
+    # ---- model (loaded straight into ZeRO-3 shards when that plan is chosen) and data
+    ds_config = deepspeed_config(
+        plan,
+        micro_batch_size=sft.micro_batch_size,
+        grad_accum_steps=grad_accum_steps,
+        grad_clip=sft.grad_clip,
+    )
+    with zero3_model_context(ds_config):
+        model = load_model(path, revision=revision, dtype=torch.bfloat16 if plan.use_bf16 else None)
+    if sft.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    tokenizer = load_tokenizer(path, revision=revision)
+    records = _read_jsonl(Path(ctx.inputs["data"]) / "sft.jsonl")
+    examples, counts = build_sft_examples(records, tokenizer, sft.seq_len, chat=model_cfg.chat)
+    log.info("sft examples: %s", counts)
+    if rank() == 0:
+        ctx.tracker.log({f"sft/{k}": float(v) for k, v in counts.items()}, step=0)
+
+    # ---- train, export
+    trainer = CausalLMTrainer(
+        model,
+        examples,
+        plan,
+        TrainSettings(
+            max_steps=sft.max_steps,
+            batch_size=sft.batch_size,
+            micro_batch_size=sft.micro_batch_size,
+            max_seq_len=sft.seq_len,
+            lr=sft.lr,
+            warmup_steps=sft.warmup_steps,
+            min_lr_ratio=sft.min_lr_ratio,
+            weight_decay=sft.weight_decay,
+            grad_clip=sft.grad_clip,
+            seed=ctx.seed,
+            save_every=sft.save_every,
+            keep_last=sft.keep_last,
+        ),
+        ckpt_dir=ctx.out / "checkpoints",
+        tracker=ctx.tracker,
+        pad_id=tokenizer.pad_token_id,
+    )
+    train_and_export(trainer, tokenizer, ctx.out / "model")
