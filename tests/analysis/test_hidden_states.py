@@ -70,3 +70,14 @@ def test_bad_arguments_raise(tiny_model, tiny_tokenizer, texts):
         pooled_hidden_states(tiny_model, tiny_tokenizer, ["", "x = 1"])
     with pytest.raises(ValueError, match="at least one"):
         pooled_hidden_states(tiny_model, tiny_tokenizer, [])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_matches_cpu(tiny_model, tiny_tokenizer, texts):
+    import copy
+
+    on_gpu = copy.deepcopy(tiny_model).to("cuda")
+    gpu = pooled_hidden_states(on_gpu, tiny_tokenizer, texts, batch_size=4)
+    cpu = pooled_hidden_states(tiny_model, tiny_tokenizer, texts, batch_size=4)
+    np.testing.assert_allclose(gpu.states_LND, cpu.states_LND, rtol=1e-3, atol=1e-3)
