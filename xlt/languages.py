@@ -104,6 +104,7 @@ class Language:
     timeout_s: float = 10.0  # default wall-clock limit of the run step
     compile_timeout_s: float = 60.0
     ci: bool = False
+    smoke: str = ""  # a tiny program that passes: `python -m xlt.doctor` runs it
 
     @property
     def compiled(self) -> bool:
@@ -114,81 +115,107 @@ def _entry(code: str, name: str, **fields) -> Language:
     return Language(code=code, name=name, ci=code in CI_LANGUAGES, **fields)
 
 
+# Node finds globally installed packages (MBXP's JS tests require lodash).
+_NODE_ENV = {"NODE_PATH": "/usr/lib/node_modules:/usr/local/lib/node_modules"}
 _JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "{jvm_heap}")
 
 _TABLE = (
     _entry("py", "Python", source="main.py", run=("python3", "{src}"),
-           tools={"python3": ("python3",)}, version=("python3", "--version")),
+           tools={"python3": ("python3",)}, version=("python3", "--version"),
+           smoke="assert 1 + 1 == 2\n"),
     _entry("js", "JavaScript", source="main.js", run=("node", "{src}"),
-           tools={"node": ("node", "nodejs")}, version=("node", "--version"),
+           tools={"node": ("node", "nodejs")}, version=("node", "--version"), env=_NODE_ENV,
            # HumanEval-X JS tests use console.assert, which prints and exits 0.
-           fail_markers=("Assertion failed",)),
+           fail_markers=("Assertion failed",),
+           smoke='const assert = require("node:assert");\nassert.strictEqual(1 + 1, 2);\n'),
     _entry("ts", "TypeScript", source="main.ts",
            compile=("tsc", "--target", "esnext", "{src}"), run=("node", "main.js"),
            tools={"tsc": ("tsc",), "node": ("node", "nodejs")}, version=("tsc", "--version"),
-           heavy=True, accelerator="tsc_server", compile_timeout_s=60.0),
+           heavy=True, accelerator="tsc_server", compile_timeout_s=60.0, env=_NODE_ENV,
+           smoke='declare var require: any;\nconst assert = require("node:assert");\nconst two: number = 1 + 1;\nassert.strictEqual(two, 2);\n'),
     _entry("cpp", "C++", source="main.cpp",
            compile=("g++", "-std=c++17", "{pch}", "{src}", "-o", "main", "-lcrypto", "-lssl"),
            run=("./main",), tools={"g++": ("g++",)}, version=("g++", "--version"),
-           heavy=True, accelerator="cpp_pch"),
+           heavy=True, accelerator="cpp_pch",
+           smoke="#include <bits/stdc++.h>\nint main() { assert(1 + 1 == 2); }\n"),
     _entry("java", "Java", source="Main.java",
            compile=("javac", "-encoding", "UTF8", "-proc:none", "-cp", "{classpath}", "-d", ".", "{src}"),
            run=("java", "-ea", *_JVM_FLAGS, "-cp", ".:{classpath}", "{main_class}"),
            tools={"javac": ("javac",), "java": ("java",)}, version=("javac", "-version"),
-           heavy=True, jvm=True, argv_vars=java_main_class, accelerator="javac_server"),
+           heavy=True, jvm=True, argv_vars=java_main_class, accelerator="javac_server",
+           smoke="class Problem { public static void main(String[] a) { assert 1 + 1 == 2; } }\n"),
     _entry("rs", "Rust", source="main.rs",
            compile=("rustc", "--edition", "2021", "{rust_test}", "{rust_externs}", "{src}", "-o", "main"),
            run=("./main",), tools={"rustc": ("rustc",)}, version=("rustc", "--version"),
-           heavy=True, argv_vars=rust_test_flag),
+           heavy=True, argv_vars=rust_test_flag,
+           smoke="fn main() { assert_eq!(1 + 1, 2); }\n"),
     _entry("go", "Go", source="main_test.go", run=("go", "test", "{src}"),
            tools={"go": ("go",)}, version=("go", "version"), heavy=True,
            compiles_in_run=True, cache_env="GOCACHE", compile_timeout_s=30.0,
            # GOPATH mode: the tests import testify from Debian's /usr/share/gocode.
            env={"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "CGO_ENABLED": "0",
                 "GOFLAGS": "-count=1", "GOTOOLCHAIN": "local"},
-           fail_markers=("FAIL",), compile_error_markers=("[setup failed]", "[build failed]")),
+           fail_markers=("FAIL",), compile_error_markers=("[setup failed]", "[build failed]"),
+           smoke='package smoke_test\n\nimport "testing"\n\nfunc TestSmoke(t *testing.T) {\n\tif 1+1 != 2 {\n\t\tt.Fatal("1+1")\n\t}\n}\n'),
     _entry("sh", "Bash", source="main.sh", run=("bash", "{src}"),
-           tools={"bash": ("bash",)}, version=("bash", "--version")),
+           tools={"bash": ("bash",)}, version=("bash", "--version"),
+           smoke="[[ $((1 + 1)) -eq 2 ]]\n"),
     _entry("pl", "Perl", source="main.pl", run=("perl", "{src}"),
            tools={"perl": ("perl",)}, version=("perl", "-e", "print $^V"),
-           fail_markers=("ERROR",)),
+           fail_markers=("ERROR",),
+           smoke="use Test::Deep;\nexit(eq_deeply([1 + 1], [2]) ? 0 : 1);\n"),
     _entry("lua", "Lua", source="main.lua", run=("lua", "{src}"),
-           tools={"lua": ("lua5.4", "lua5.3", "lua")}, version=("lua", "-v")),
+           tools={"lua": ("lua5.4", "lua5.3", "lua")}, version=("lua", "-v"),
+           smoke='local lu = require("luaunit")\nfunction test_smoke() lu.assertEquals(1 + 1, 2) end\nos.exit(lu.LuaUnit.run())\n'),
     _entry("php", "PHP", source="main.php",
            run=("php", "-d", "zend.assertions=1", "-d", "assert.exception=1", "{src}"),
-           tools={"php": ("php",)}, version=("php", "--version")),
+           tools={"php": ("php",)}, version=("php", "--version"),
+           smoke="<?php\nassert(1 + 1 == 2);\n"),
     _entry("rb", "Ruby", source="main.rb", run=("ruby", "{src}"),
-           tools={"ruby": ("ruby",)}, version=("ruby", "--version")),
+           tools={"ruby": ("ruby",)}, version=("ruby", "--version"),
+           smoke='require "test/unit"\nclass TestSmoke < Test::Unit::TestCase\n  def test_smoke\n    assert_equal(2, 1 + 1)\n  end\nend\n'),
     # --- beyond the CI tier: run where the toolchain exists -----------------------
     _entry("cs", "C#", source="main.cs",
            compile=("mcs", "-d:DEBUG", "-r:System.Numerics.dll", "-out:main.exe", "{src}"),
            run=("mono", "main.exe"), tools={"mcs": ("mcs",), "mono": ("mono",)},
            version=("mono", "--version"), heavy=True,
-           fail_on_stderr=True),  # a failed Debug.Assert prints and exits 0
+           # A failed Debug.Assert prints and exits 0.
+           fail_on_stderr=True,
+           smoke="using System.Diagnostics;\nclass Problem { static void Main() { Debug.Assert(1 + 1 == 2); } }\n"),
     _entry("d", "D", source="main.d",
            compile=("gdc", "-funittest", "-fmain", "{src}", "-o", "main"), run=("./main",),
-           tools={"gdc": ("gdc",)}, version=("gdc", "--version"), heavy=True),
+           tools={"gdc": ("gdc",)}, version=("gdc", "--version"), heavy=True,
+           smoke="unittest { assert(1 + 1 == 2); }\n"),
     _entry("elixir", "Elixir", source="main.exs", run=("elixir", "{src}"),
-           tools={"elixir": ("elixir",)}, version=("elixir", "--version")),
+           tools={"elixir": ("elixir",)}, version=("elixir", "--version"),
+           smoke='ExUnit.start()\ndefmodule Smoke do\n  use ExUnit.Case\n  test "smoke" do\n    assert 1 + 1 == 2\n  end\nend\n'),
     _entry("hs", "Haskell", source="Main.hs", run=("runghc", "{src}"),
-           tools={"runghc": ("runghc",)}, version=("runghc", "--version"), timeout_s=20.0),
+           tools={"runghc": ("runghc",)}, version=("runghc", "--version"), timeout_s=20.0,
+           smoke='main :: IO ()\nmain = if 1 + 1 == (2 :: Int) then return () else error "1+1"\n'),
     _entry("jl", "Julia", source="main.jl", run=("julia", "{src}"),
-           tools={"julia": ("julia",)}, version=("julia", "--version"), timeout_s=20.0),
+           tools={"julia": ("julia",)}, version=("julia", "--version"), timeout_s=20.0,
+           smoke="using Test\n@test 1 + 1 == 2\n"),
     _entry("ml", "OCaml", source="main.ml", run=("ocaml", "{src}"),
-           tools={"ocaml": ("ocaml",)}, version=("ocaml", "-version")),
+           tools={"ocaml": ("ocaml",)}, version=("ocaml", "-version"),
+           smoke="let () = assert (1 + 1 = 2)\n"),
     _entry("r", "R", source="main.r", run=("Rscript", "{src}"),
-           tools={"Rscript": ("Rscript",)}, version=("Rscript", "--version")),
+           tools={"Rscript": ("Rscript",)}, version=("Rscript", "--version"),
+           smoke="stopifnot(1 + 1 == 2)\n"),
     _entry("rkt", "Racket", source="main.rkt", run=("racket", "{src}"),
            tools={"racket": ("racket",)}, version=("racket", "--version"),
-           fail_on_stderr=True, timeout_s=20.0),  # rackunit failures exit 0
+           # A failed rackunit check prints and exits 0.
+           fail_on_stderr=True, timeout_s=20.0,
+           smoke="#lang racket\n(require rackunit)\n(check-equal? (+ 1 1) 2)\n"),
     _entry("scala", "Scala", source="Main.scala",
            compile=("scalac", "-d", ".", "{src}"),
            run=("scala", "-J-Xshare:auto", "-cp", ".", "Problem"),
            tools={"scalac": ("scalac",), "scala": ("scala",)}, version=("scalac", "-version"),
-           heavy=True, jvm=True, fail_on_stderr=True, compile_timeout_s=120.0),
+           heavy=True, jvm=True, fail_on_stderr=True, compile_timeout_s=120.0,
+           smoke="object Problem { def main(args: Array[String]): Unit = { assert(1 + 1 == 2) } }\n"),
     _entry("swift", "Swift", source="main.swift", compile=("swiftc", "{src}", "-o", "main"),
            run=("./main",), tools={"swiftc": ("swiftc",)}, version=("swiftc", "--version"),
-           heavy=True),
+           heavy=True,
+           smoke="assert(1 + 1 == 2)\n"),
 )  # fmt: skip
 
 LANGUAGES: Mapping[str, Language] = MappingProxyType({entry.code: entry for entry in _TABLE})

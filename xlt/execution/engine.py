@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import hashlib
 import logging
 import os
 import queue
@@ -42,15 +41,12 @@ def shared_dir_for(cache_dir: Path, drop_privileges: bool) -> Path:
     """Where build caches that sandboxed programs must read live (PCH, GOCACHE).
 
     Under `cache_dir` when its parents let an unprivileged uid through; otherwise
-    (e.g. ~/.cache of root, mode 0700) a folder under /var/tmp keyed by `cache_dir`."""
+    (e.g. ~/.cache of root, or pytest's tmp_path, mode 0700) one machine-wide folder
+    under /var/tmp: these caches are keyed by content, so every executor can share them."""
     shared = cache_dir / "shared"
     if not drop_privileges or _world_traversable(cache_dir.resolve()):
         return shared
-    key = hashlib.sha256(str(cache_dir.resolve()).encode()).hexdigest()[:12]
-    base = Path("/var/tmp") / f"xlt-shared-{os.geteuid()}"
-    base.mkdir(mode=0o755, exist_ok=True)
-    base.chmod(0o755)
-    return base / key
+    return Path("/var/tmp") / f"xlt-shared-{os.geteuid()}"
 
 
 class Executor:
@@ -86,7 +82,9 @@ class Executor:
         self.settings = Settings(
             timeout_s, memory_mb, file_size_mb, output_limit_bytes, accelerate=accelerate
         )
-        self.sandbox = Sandbox(network_isolation, capture_bytes=output_limit_bytes)
+        self.sandbox = Sandbox(
+            network_isolation, capture_bytes=output_limit_bytes, slots=self.workers
+        )
         shared = shared_dir_for(self.cache_dir, self.sandbox.drop_privileges)
         shared.mkdir(parents=True, exist_ok=True)
         shared.chmod(0o755)
@@ -157,6 +155,7 @@ class Executor:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.runner.close()
+        self.sandbox.close()
 
     def __enter__(self) -> Executor:
         return self

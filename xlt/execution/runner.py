@@ -177,7 +177,11 @@ class Runner:
             **language.env,
         }
         if language.cache_env:
-            cache = self.shared_dir / f"{language.code}-cache" / f"slot{slot}"
+            cache = (
+                self.shared_dir
+                / f"{language.code}-cache"
+                / (f"uid{uid}" if uid is not None else "self")
+            )
             if not cache.is_dir():
                 cache.mkdir(parents=True, exist_ok=True)
                 cache.parent.chmod(0o755)

@@ -24,6 +24,7 @@ break the limits).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import os
 import signal
@@ -34,7 +35,9 @@ from pathlib import Path
 
 from xlt.execution.toolchains import find_tool
 
-BASE_UID = 64000  # slot uids: BASE_UID + slot; need not exist in /etc/passwd
+BASE_UID = 64000  # slot uids are leased from BASE_UID up; need not exist in /etc/passwd
+MAX_UIDS = 4096
+UID_LOCKS = Path("/var/tmp/xlt-uid-leases")
 MAX_SWEEP_ROUNDS = 100
 
 
@@ -108,9 +111,10 @@ def can_drop_privileges() -> bool:
 class Sandbox:
     """Builds and runs the wrapper chain; one instance per executor."""
 
-    def __init__(self, network_isolation: str = "auto", capture_bytes: int = 65536):
+    def __init__(self, network_isolation: str = "auto", capture_bytes: int = 65536, slots: int = 1):
         self.net_prefix = network_prefix(network_isolation)
         self.drop_privileges = can_drop_privileges()
+        self._leases = lease_uids(slots) if self.drop_privileges else []
         self.capture_bytes = capture_bytes
         self.prlimit = find_tool(("prlimit",))
         self.unshare = find_tool(("unshare",))
@@ -120,7 +124,12 @@ class Sandbox:
         return bool(self.net_prefix)
 
     def uid(self, slot: int) -> int | None:
-        return BASE_UID + slot if self.drop_privileges else None
+        return self._leases[slot][0] if self.drop_privileges else None
+
+    def close(self) -> None:
+        for _, handle in self._leases:
+            handle.close()  # releases the flock
+        self._leases = []
 
     def wrap(self, argv: list[str], limits: Limits, uid: int | None) -> list[str]:
         prefix: list[str] = list(self.net_prefix)
@@ -210,6 +219,28 @@ class Sandbox:
         with open(path, "rb") as handle:
             data = handle.read(limit)
         return data.decode("utf-8", errors="replace"), size
+
+
+def lease_uids(count: int) -> list[tuple[int, object]]:
+    """`count` uids no other xlt process on this machine holds: each is an flock on
+    a file, released when the holder closes it or dies. Two executors sharing a uid
+    would kill each other's programs in `kill_uid`."""
+    UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    leases: list[tuple[int, object]] = []
+    for uid in range(BASE_UID, BASE_UID + MAX_UIDS):
+        if len(leases) == count:
+            break
+        handle = open(UID_LOCKS / str(uid), "a")  # noqa: SIM115 - held for the executor's life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        kill_uid(uid)  # leftovers of a holder that died
+        leases.append((uid, handle))
+    if len(leases) < count:
+        raise RuntimeError(f"xlt.execution: fewer than {count} free sandbox uids under {UID_LOCKS}")
+    return leases
 
 
 def _kill_group(pgid: int) -> None:

@@ -1,0 +1,148 @@
+"""Command line for the execution engine.
+
+    python -m xlt.execution run --input jobs.jsonl --output results.jsonl [--workers N]
+    python -m xlt.execution sweep --languages py cpp --benchmarks humaneval-x mbxp [--limit 50]
+
+`run`: a job line is {"id", "language", "program", "mode": "tests"|"io",
+"cases": [{"stdin", "expected"}]?, "timeout_s"?, "float_tolerance"?}; a result
+line is {"id", "status", "exit_code", "stdout", "stderr", "compile_s", "run_s",
+"cases_passed", "cases_total"}. A malformed line gets an `invalid_job` result
+naming the problem; the other lines still run.
+
+`sweep`: canonical solutions must pass and default-returning ones must fail;
+prints pass rates per language with every unexpected id and its reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from xlt.execution import types as T
+from xlt.execution.engine import Executor
+from xlt.languages import CI_LANGUAGES
+
+_RESULT_FIELDS = ("id", "status", "exit_code", "stdout", "stderr", "compile_s", "run_s",
+                  "cases_passed", "cases_total")  # fmt: skip
+
+
+def parse_job(line: str, number: int) -> T.Job | str:
+    """A Job, or the reason the line is not one."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        return f"line {number}: not JSON ({error})"
+    if not isinstance(record, dict):
+        return f"line {number}: expected a JSON object"
+    unknown = set(record) - {
+        "id",
+        "language",
+        "program",
+        "mode",
+        "cases",
+        "timeout_s",
+        "float_tolerance",
+    }
+    if unknown:
+        return f"line {number}: unknown fields {sorted(unknown)}"
+    try:
+        cases = tuple(
+            T.Case(stdin=c["stdin"], expected=c["expected"]) for c in record.get("cases") or ()
+        )
+        return T.Job(
+            language=str(record["language"]),
+            program=str(record["program"]),
+            mode=record.get("mode", "tests"),
+            cases=cases,
+            timeout_s=record.get("timeout_s"),
+            id=str(record.get("id", f"line{number}")),
+            float_tolerance=record.get("float_tolerance"),
+        )
+    except (KeyError, TypeError) as error:
+        return f"line {number}: missing or bad field {error}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    lines = Path(args.input).read_text(encoding="utf-8").splitlines()
+    parsed = [(n, parse_job(line, n)) for n, line in enumerate(lines, 1) if line.strip()]
+    jobs = [job for _, job in parsed if isinstance(job, T.Job)]
+    with Executor(workers=args.workers, heavy_workers=args.heavy_workers, cache_dir=args.cache_dir,
+                  use_cache=not args.no_cache, network_isolation=args.network_isolation) as executor:  # fmt: skip
+        results = iter(executor.run(jobs, progress=args.progress))
+    with open(args.output, "w", encoding="utf-8") as out:
+        for number, job in parsed:
+            if isinstance(job, T.Job):
+                result = next(results)
+            else:
+                result = T.Result(
+                    id=f"line{number}", status=T.INVALID_JOB, stderr=job, cases_total=0
+                )
+            out.write(json.dumps({k: getattr(result, k) for k in _RESULT_FIELDS}) + "\n")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from xlt.execution import controls
+
+    failures = 0
+    with Executor(workers=args.workers, heavy_workers=args.heavy_workers, cache_dir=args.cache_dir,
+                  use_cache=not args.no_cache) as executor:  # fmt: skip
+        for language in args.languages:
+            for benchmark in args.benchmarks:
+                try:
+                    problems = controls.canonical_problems(benchmark, language)[: args.limit]
+                except ValueError:
+                    continue  # the benchmark has no such language
+                if not problems:
+                    continue
+                start = time.perf_counter()
+                good = executor.run(controls.good_jobs(problems), progress=args.progress)
+                wrong = executor.run(controls.wrong_jobs(problems), progress=args.progress)
+                seconds = time.perf_counter() - start
+                passed = [r for r in good if r.passed]
+                caught = [r for r in wrong if not r.passed]
+                kinds = {s: sum(r.status == s for r in wrong) for s in T.STATUSES}
+                print(f"{benchmark:12} {language:5} canonical {len(passed)}/{len(good)} "
+                      f"({100 * len(passed) / len(good):.1f}%)  wrong rejected {len(caught)}/{len(wrong)} "
+                      f"{ {k: v for k, v in kinds.items() if v} }  {seconds:.0f}s")  # fmt: skip
+                for r in good:
+                    if not r.passed:
+                        print(
+                            f"    FAIL {r.id}: {r.status} (exit {r.exit_code}): {(r.stderr or r.stdout).strip()[:300]!r}"
+                        )
+                for r in wrong:
+                    if r.passed:
+                        print(f"    WRONG-PASSED {r.id}")
+                failures += len(good) - len(passed) + len(wrong) - len(caught)
+                sys.stdout.flush()
+    return 0 if failures == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xlt.execution", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("run", "sweep"):
+        p = sub.add_parser(name)
+        p.add_argument("--workers", type=int, default=0, help="0: one per CPU core")
+        p.add_argument("--heavy-workers", type=int, default=1)
+        p.add_argument("--cache-dir", default=None)
+        p.add_argument("--no-cache", action="store_true")
+        p.add_argument("--progress", action="store_true")
+    run = sub.choices["run"]
+    run.add_argument("--input", required=True)
+    run.add_argument("--output", required=True)
+    run.add_argument("--network-isolation", default="auto", choices=("auto", "on", "off"))
+    sweep = sub.choices["sweep"]
+    sweep.add_argument("--languages", nargs="+", default=list(CI_LANGUAGES))
+    sweep.add_argument("--benchmarks", nargs="+", default=["humaneval-x", "mbxp"])
+    sweep.add_argument("--limit", type=int, default=None, help="first N problems per benchmark")
+    args = parser.parse_args(argv)
+    return _run(args) if args.command == "run" else _sweep(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
