@@ -7,8 +7,10 @@
 
 from xlt.generation.hf import HFGenerator
 from xlt.generation.text import (
+    CHAT_INSTRUCTION,
     FENCE_TAGS,
     MULTIPLE_STOP_SEQUENCES,
+    chat_problem_prompt,
     chat_prompt,
     extract_code,
     fence_prefill,
@@ -19,6 +21,8 @@ from xlt.generation.text import (
 from xlt.generation.types import Completion, Generator, SamplingParams
 
 __all__ = [
+    "CHAT_INSTRUCTION",
+    "chat_problem_prompt",
     "FENCE_TAGS",
     "MULTIPLE_STOP_SEQUENCES",
     "Completion",

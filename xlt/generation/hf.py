@@ -17,6 +17,20 @@ from xlt.generation.text import find_stop
 from xlt.generation.types import Completion, SamplingParams
 
 
+def adds_special_tokens(tokenizer, prompts: list[str]) -> bool:
+    """Whether to let the tokenizer add BOS as in training: not when the prompts carry it
+    already (a rendered chat template does)."""
+    bos = tokenizer.bos_token
+    return not (bos is not None and all(p.startswith(bos) for p in prompts))
+
+
+def encode_prompt(tokenizer, prompt: str) -> list[int]:
+    """The prompt's token ids exactly as `HFGenerator` (and vLLM) feed them to the model."""
+    return tokenizer(prompt, add_special_tokens=adds_special_tokens(tokenizer, [prompt]))[
+        "input_ids"
+    ]
+
+
 class HFGenerator:
     """`generate(prompts, params) -> [prompt][sample]` over a `PreTrainedModel`.
 
@@ -57,12 +71,11 @@ class HFGenerator:
     ) -> list[list[Completion]]:
         device = self.model.device
         self.tokenizer.padding_side = "left"  # generation appends on the right
-        # The tokenizer adds BOS as in training, unless the prompts carry it already
-        # (a rendered chat template does).
-        bos = self.tokenizer.bos_token
-        has_bos = bos is not None and all(p.startswith(bos) for p in prompts)
         encoded = self.tokenizer(
-            prompts, return_tensors="pt", padding=True, add_special_tokens=not has_bos
+            prompts,
+            return_tensors="pt",
+            padding=True,
+            add_special_tokens=adds_special_tokens(self.tokenizer, prompts),
         ).to(device)
         greedy = params.temperature == 0
         config = GenerationConfig(

@@ -126,6 +126,20 @@ def fence_prefill(prompt: str, language: str) -> str:
     return f"```{FENCE_TAGS[language][0]}\n{prompt}"
 
 
+# The user turn of chat mode (shared by RL and evaluation so both ask the same question).
+CHAT_INSTRUCTION = (
+    "Complete the following {language} function. Answer with the code only.\n\n{prompt}"
+)
+
+
+def chat_problem_prompt(tokenizer, prompt: str, language: str) -> str:
+    """Chat mode for a `tests` problem: the instruction as the user turn, the answer prefilled
+    with an opening fence and the prompt. Add "```" to the stop sequences; the continuation
+    is then a completion exactly as in completion mode."""
+    message = CHAT_INSTRUCTION.format(language=FENCE_TAGS[language][0], prompt=prompt)
+    return chat_prompt(tokenizer, message, prefill=fence_prefill(prompt, language))
+
+
 def chat_prompt(tokenizer, message: str, *, system: str | None = None, prefill: str = "") -> str:
     """`message` as one user turn in the tokenizer's chat template, ready for the assistant.
 

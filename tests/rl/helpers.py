@@ -1,0 +1,140 @@
+"""The constant task, a tiny model pretrained on it, a stand-in executor, and an RL runner.
+
+Task ("return a given constant"): `def fK():\n    return` must be completed so that
+`fK() == 7`. The model is pretrained on `return <digit>` with the digit uniform, so it
+starts near 1/10 reward and RL has something to find.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from xlt.data.records import Problem
+from xlt.execution.types import OK, RUNTIME_ERROR, TIMEOUT, Result
+from xlt.rl.trainer import RLSettings, RLTrainer
+from xlt.tracking import JsonlTracker
+from xlt.train.engine import ParallelPlan
+
+TARGET = 7
+NUM_FUNCTIONS = 4
+
+
+def constant_problems() -> list[Problem]:
+    return [
+        Problem(
+            name=f"const_f{k}",
+            task=f"const_f{k}",
+            language="py",
+            prompt=f"def f{k}():\n    return",
+            tests=f"assert f{k}() == {TARGET}\n",
+            stop_tokens=("\n",),
+        )
+        for k in range(NUM_FUNCTIONS)
+    ]
+
+
+def _corpus() -> list[str]:
+    return [f"def f{k}():\n    return {d}" for k in range(NUM_FUNCTIONS) for d in range(10)]
+
+
+def pretrain_constant_model(out: Path) -> Path:
+    """A tiny Llama trained (plain torch, seconds) on the corpus, saved in HF format."""
+    from xlt.models import build_tiny_model, build_tokenizer, save_model
+
+    tokenizer = build_tokenizer(_corpus() * 5, vocab_size=300)
+    # small: 2 layers x 32 wide is plenty for a one-token answer
+    model = build_tiny_model(tokenizer, 32, 2, 2, 64, max_seq_len=64, seed=0)
+    texts = [t for t in _corpus()]
+    ids = [tokenizer(t)["input_ids"] + [tokenizer.eos_token_id] for t in texts]
+    longest = max(map(len, ids))
+    input_ids = torch.full((len(ids), longest), tokenizer.pad_token_id)
+    labels = torch.full((len(ids), longest), -100)
+    for i, row in enumerate(ids):
+        input_ids[i, : len(row)] = torch.tensor(row)
+        labels[i, : len(row)] = torch.tensor(row)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    torch.manual_seed(0)
+    for _ in range(150):  # until the digit distribution is near uniform (loss ~ ln 10 / len)
+        loss = model(input_ids=input_ids, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    save_model(model, tokenizer, out)
+    return out
+
+
+async def _run_python(job, timeout_s: float) -> Result:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", job.program, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        return Result(id=job.id, status=TIMEOUT)
+    status = OK if proc.returncode == 0 else RUNTIME_ERROR
+    return Result(id=job.id, status=status, exit_code=proc.returncode, stderr=err.decode()[-300:],
+                  cases_passed=int(status == OK))  # fmt: skip
+
+
+async def python_only_execute_async(jobs, *, workers=None, cache_dir=None, progress=False):
+    """Stand-in for `xlt.execution.execute_async` (Python `tests` jobs only) until it lands."""
+    limit = asyncio.Semaphore(workers or 2)
+
+    async def one(job):
+        async with limit:
+            return await _run_python(job, job.timeout_s or 10.0)
+
+    return list(await asyncio.gather(*(one(j) for j in jobs)))
+
+
+# Knobs shrunk for speed: 4 prompts x 8 samples, answers of a few tokens.
+BASE = RLSettings(
+    algorithm="grpo",
+    steps=16,
+    prompts_per_step=4,
+    group_size=8,
+    micro_batch_size=8,
+    lr=2e-3,
+    updates_per_step=2,
+    max_new_tokens=4,
+    exec_workers=2,
+    exec_timeout_s=10.0,
+    seed=0,
+)
+
+
+def run_rl(model_dir: Path, out: Path, execute_async, *, zero: str = "single", **overrides):
+    """Train from `model_dir` into `out`; returns (trainer history, trainer)."""
+    from transformers import AutoModelForTokenClassification
+
+    from xlt.models import load_model, load_tokenizer
+
+    settings = replace(BASE, **overrides)
+    tokenizer = load_tokenizer(model_dir)
+    value_model = reference = None
+    if settings.algorithm == "ppo":
+        value_model = AutoModelForTokenClassification.from_pretrained(
+            str(model_dir), num_labels=1, classifier_dropout=0.0
+        )
+    if settings.kl_coef > 0:
+        reference = load_model(model_dir)
+    tracker = JsonlTracker(out / "metrics.jsonl")
+    trainer = RLTrainer(
+        load_model(model_dir), tokenizer, constant_problems(), settings, ParallelPlan.preset(zero),
+        ckpt_dir=out / "checkpoints", tracker=tracker, value_model=value_model,
+        reference_model=reference, execute_async=execute_async,
+    )  # fmt: skip
+    try:
+        trainer.setup()
+        history = trainer.train()
+    finally:
+        trainer.cleanup()
+        tracker.close()
+    return history, trainer

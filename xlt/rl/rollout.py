@@ -1,0 +1,132 @@
+"""From problems to a training batch: which problems a step uses, prompts, padded sequences,
+and per-token quantities aligned with the tokens they score.
+
+Alignment convention: every `_BL` tensor is indexed by sequence position, and position i of
+a per-token quantity (log-prob, entropy, value, advantage) belongs to the *action* token i,
+computed from the model's output at position i - 1. Prompt and padding positions have
+`response_mask_BL == 0`; the response is contiguous, so GAE can run over the whole row.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from xlt.data.records import Problem
+from xlt.generation import Completion, chat_problem_prompt, stop_sequences
+from xlt.generation.hf import encode_prompt
+from xlt.rl.algos import entropy_from_logits, token_logprobs
+
+
+def step_problem_indices(
+    num_problems: int, prompts_per_step: int, step: int, seed: int
+) -> list[int]:
+    """The problems of RL step `step`: consecutive slices of a seeded permutation per epoch.
+
+    A pure function of (step, seed), so resuming at a step needs no sampler state.
+    """
+    if num_problems < 1:
+        raise ValueError("no RL problems: the source language has none in rl.jsonl")
+    indices = []
+    for position in range(step * prompts_per_step, (step + 1) * prompts_per_step):
+        epoch, offset = divmod(position, num_problems)
+        order = list(range(num_problems))
+        random.Random(f"{seed}/{epoch}").shuffle(order)
+        indices.append(order[offset])
+    return indices
+
+
+def prompt_of(problem: Problem, tokenizer, chat: bool) -> str:
+    """Completion mode: the problem's prompt as is. Chat mode: the same question evaluation
+    asks, with the answer prefilled by a code fence and the prompt (`chat_problem_prompt`)."""
+    return (
+        chat_problem_prompt(tokenizer, problem.prompt, problem.language) if chat else problem.prompt
+    )
+
+
+def stops_of(problems: Sequence[Problem], chat: bool) -> tuple[str, ...]:
+    """Stop sequences for a batch of one language: the problems' own, else MultiPL-E's;
+    chat mode also stops at the closing fence."""
+    stops = {s for p in problems for s in p.stop_tokens}
+    if not stops:
+        stops = {s for p in problems for s in stop_sequences(p.language)}
+    return tuple(sorted(stops | ({"```"} if chat else set())))
+
+
+@dataclass
+class Batch:
+    """B = prompts x group_size sequences (the samples of one prompt adjacent), L positions."""
+
+    input_ids_BL: torch.Tensor  # long, prompt + response, right-padded
+    attention_mask_BL: torch.Tensor  # long
+    response_mask_BL: torch.Tensor  # float, 1 on generated tokens
+    rollout_logp_BL: torch.Tensor  # float, the generator's log-probs (0 if it gave none)
+    rewards_B: torch.Tensor  # float
+
+    @property
+    def num_sequences(self) -> int:
+        return self.input_ids_BL.shape[0]
+
+    def rows(self, start: int, stop: int) -> dict[str, torch.Tensor]:
+        return {k: v[start:stop] for k, v in vars(self).items() if k.endswith("_BL")}
+
+
+def build_batch(
+    tokenizer,
+    prompts: Sequence[str],
+    completions: Sequence[Sequence[Completion]],
+    rewards: Sequence[float],
+    pad_id: int,
+) -> Batch:
+    """Pad `[prompt][sample]` completions into one batch; `rewards` are in the same flat order."""
+    rows = []
+    for prompt, samples in zip(prompts, completions, strict=True):
+        prompt_ids = encode_prompt(tokenizer, prompt)
+        for c in samples:
+            logps = c.logprobs if c.logprobs is not None else (0.0,) * len(c.token_ids)
+            rows.append((prompt_ids, list(c.token_ids), list(logps)))
+    if len(rows) != len(rewards):
+        raise ValueError(f"{len(rows)} completions but {len(rewards)} rewards")
+    length = max(len(p) + len(r) for p, r, _ in rows)
+    input_ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(rows), length), dtype=torch.long)
+    response = torch.zeros((len(rows), length), dtype=torch.float32)
+    rollout_logp = torch.zeros((len(rows), length), dtype=torch.float32)
+    for i, (prompt_ids, response_ids, logps) in enumerate(rows):
+        start, end = len(prompt_ids), len(prompt_ids) + len(response_ids)
+        input_ids[i, :end] = torch.tensor(prompt_ids + response_ids, dtype=torch.long)
+        attention[i, :end] = 1
+        response[i, start:end] = 1.0
+        rollout_logp[i, start:end] = torch.tensor(logps, dtype=torch.float32)
+    return Batch(input_ids, attention, response, rollout_logp, torch.tensor(rewards).float())
+
+
+def policy_forward(
+    model, input_ids_BL: torch.Tensor, attention_mask_BL: torch.Tensor, temperature: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logp_BL, entropy_BL) of each token given its prefix, aligned to the token (0 at i=0).
+
+    Entropy is returned detached: it is a metric, not part of the loss.
+    """
+    logits_BLV = model(
+        input_ids=input_ids_BL, attention_mask=attention_mask_BL, use_cache=False
+    ).logits
+    logp_BL = token_logprobs(logits_BLV[:, :-1], input_ids_BL[:, 1:], temperature)
+    with torch.no_grad():
+        entropy_BL = entropy_from_logits(logits_BLV[:, :-1].detach(), temperature)
+    return _shift_right(logp_BL), _shift_right(entropy_BL)
+
+
+def value_forward(
+    value_model, input_ids_BL: torch.Tensor, attention_mask_BL: torch.Tensor
+) -> torch.Tensor:
+    """(values_BL): the critic's value of the state before each token, aligned to the token."""
+    out = value_model(input_ids=input_ids_BL, attention_mask=attention_mask_BL, use_cache=False)
+    return _shift_right(out.logits[..., 0][:, :-1].float())
+
+
+def _shift_right(x_BL: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.pad(x_BL, (1, 0))
