@@ -88,3 +88,23 @@ def test_config_rejects_bad_values_with_the_key():
         AnalysisConfig(text="docstring")
     with pytest.raises(ValueError, match="analysis.max_tokens"):
         AnalysisConfig(max_tokens=0)
+
+
+def test_analysis_config_group_options_compose():
+    from hydra import compose, initialize_config_dir
+
+    from xlt.paths import REPO_ROOT
+    from xlt.run import build_config
+
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        default = compose(config_name="config", overrides=["+experiment=parallel_sft"])
+        humaneval = compose(
+            config_name="config", overrides=["+experiment=parallel_sft", "analysis=humaneval_x"]
+        )
+    assert build_config(default).analysis.source == "data"
+    analysis = build_config(humaneval).analysis
+    assert (analysis.source, analysis.max_programs, analysis.text) == (
+        "humaneval-x",
+        None,
+        "solution",
+    )

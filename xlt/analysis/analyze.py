@@ -21,6 +21,8 @@ slash-separated keys `analysis/<checkpoint>/layer<i>/<metric>` for a tracker.
                  "cosine_matched_by_pair": {...}, "cosine_unmatched_by_pair": {...}}, ...]}
 
 NaN (a metric undefined for the data, e.g. no shared problem) is stored as null.
+The analyze stage adds "source" ("data", "humaneval-x:solution", ...) and "model"
+(the checkpoint's path or Hub name).
 """
 
 from __future__ import annotations
