@@ -97,7 +97,10 @@ class Language:
     fail_on_stderr: bool = False
     fail_markers: tuple[str, ...] = ()  # in stdout or stderr: a failed test
     compile_error_markers: tuple[str, ...] = ()  # in the run's stdout: did not build (go test)
-    jvm: bool = False  # heap flag instead of a tight address-space limit
+    jvm: bool = False  # compiled by a JVM-based compiler (no address-space limit on it)
+    # Address space the runtime reserves beyond its heap (JVM metaspace and code
+    # cache, V8's code range): added to memory_mb, while `{heap_mb}` caps the heap itself.
+    reserve_mb: int = 0
     compiles_in_run: bool = False  # the run step also compiles (go test): compile limits apply
     cache_env: str | None = None  # env var naming a persistent per-worker build cache folder
     accelerator: str | None = None  # name of an xlt.execution.accel speed-up
@@ -117,21 +120,22 @@ def _entry(code: str, name: str, **fields) -> Language:
 
 # Node finds globally installed packages (MBXP's JS tests require lodash).
 _NODE_ENV = {"NODE_PATH": "/usr/lib/node_modules:/usr/local/lib/node_modules"}
-_JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "{jvm_heap}")
+_JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-Xmx{heap_mb}m")
+_NODE_HEAP = "--max-old-space-size={heap_mb}"
 
 _TABLE = (
     _entry("py", "Python", source="main.py", run=("python3", "{src}"),
            tools={"python3": ("python3",)}, version=("python3", "--version"),
            smoke="assert 1 + 1 == 2\n"),
-    _entry("js", "JavaScript", source="main.js", run=("node", "{src}"),
-           tools={"node": ("node", "nodejs")}, version=("node", "--version"), env=_NODE_ENV,
+    _entry("js", "JavaScript", source="main.js", run=("node", _NODE_HEAP, "{src}"),
+           tools={"node": ("node", "nodejs")}, version=("node", "--version"), env=_NODE_ENV, reserve_mb=1024,
            # HumanEval-X JS tests use console.assert, which prints and exits 0.
            fail_markers=("Assertion failed",),
            smoke='const assert = require("node:assert");\nassert.strictEqual(1 + 1, 2);\n'),
     _entry("ts", "TypeScript", source="main.ts",
-           compile=("tsc", "--target", "esnext", "{src}"), run=("node", "main.js"),
+           compile=("tsc", "--target", "esnext", "{src}"), run=("node", _NODE_HEAP, "main.js"),
            tools={"tsc": ("tsc",), "node": ("node", "nodejs")}, version=("tsc", "--version"),
-           heavy=True, accelerator="tsc_server", compile_timeout_s=60.0, env=_NODE_ENV,
+           heavy=True, accelerator="tsc_server", compile_timeout_s=60.0, env=_NODE_ENV, reserve_mb=1024,
            smoke='declare var require: any;\nconst assert = require("node:assert");\nconst two: number = 1 + 1;\nassert.strictEqual(two, 2);\n'),
     _entry("cpp", "C++", source="main.cpp",
            compile=("g++", "-std=c++17", "{pch}", "{src}", "-o", "main", "-lcrypto", "-lssl"),
@@ -142,7 +146,7 @@ _TABLE = (
            compile=("javac", "-encoding", "UTF8", "-proc:none", "-cp", "{classpath}", "-d", ".", "{src}"),
            run=("java", "-ea", *_JVM_FLAGS, "-cp", ".:{classpath}", "{main_class}"),
            tools={"javac": ("javac",), "java": ("java",)}, version=("javac", "-version"),
-           heavy=True, jvm=True, argv_vars=java_main_class, accelerator="javac_server",
+           heavy=True, jvm=True, reserve_mb=2560, argv_vars=java_main_class, accelerator="javac_server",
            smoke="class Problem { public static void main(String[] a) { assert 1 + 1 == 2; } }\n"),
     _entry("rs", "Rust", source="main.rs",
            compile=("rustc", "--edition", "2021", "{rust_test}", "{rust_externs}", "{src}", "-o", "main"),
@@ -210,7 +214,7 @@ _TABLE = (
            compile=("scalac", "-d", ".", "{src}"),
            run=("scala", "-J-Xshare:auto", "-cp", ".", "Problem"),
            tools={"scalac": ("scalac",), "scala": ("scala",)}, version=("scalac", "-version"),
-           heavy=True, jvm=True, fail_on_stderr=True, compile_timeout_s=120.0,
+           heavy=True, jvm=True, reserve_mb=2560, fail_on_stderr=True, compile_timeout_s=120.0,
            smoke="object Problem { def main(args: Array[String]): Unit = { assert(1 + 1 == 2) } }\n"),
     _entry("swift", "Swift", source="main.swift", compile=("swiftc", "{src}", "-o", "main"),
            run=("./main",), tools={"swiftc": ("swiftc",)}, version=("swiftc", "--version"),

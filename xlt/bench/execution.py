@@ -60,7 +60,7 @@ def sample_jobs(language: str, count: int) -> list[Job]:
 
 def _reference_values(language, toolchain, program: str) -> dict[str, tuple[str, ...]]:
     values = {"src": (language.source,), "pch": (), "classpath": (javatuples_jar() or ".",),
-              "jvm_heap": ()}  # fmt: skip
+              "heap_mb": ("4096",)}  # fmt: skip
     if "rustc" in toolchain.paths:  # crates as xlt builds them (no PCH-like speed-up involved)
         from xlt.execution.accel import RustCrates
 

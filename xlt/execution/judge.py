@@ -31,17 +31,20 @@ MEMORY_MARKERS = (
     "not enough memory",
     "Out of memory",
     "out of memory",
+    "<--- Last few GCs --->",  # V8 prints this only when its heap is exhausted
+    "Allocation failed",
 )
 
 
 def limit_status(outcome: Outcome) -> str | None:
-    """The status of a run stopped by a limit, or None."""
-    if outcome.timed_out:
-        return T.TIMEOUT
+    """The status of a run stopped by a limit, or None. A runtime that reported an
+    exhausted heap and then ran out the clock is a memory failure first."""
     if outcome.file_limit:
         return T.OUTPUT_LIMIT
     if outcome.exit_code != 0 and any(m in outcome.stderr for m in MEMORY_MARKERS):
         return T.MEMORY_LIMIT
+    if outcome.timed_out:
+        return T.TIMEOUT
     return None
 
 

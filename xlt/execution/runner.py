@@ -32,7 +32,6 @@ from xlt.languages import LANGUAGES, Language
 
 _VAR = re.compile(r"\{(\w+)\}")
 COMPILE_MEMORY_MB = 4096
-JVM_OVERHEAD_MB = 2560  # address space a JVM reserves beyond its heap (metaspace, code cache)
 
 
 @dataclass(frozen=True)
@@ -147,8 +146,8 @@ class Runner:
         values: dict[str, tuple[str, ...]] = {"src": (language.source,)}
         if "classpath" in wanted:
             values["classpath"] = (javatuples_jar() or ".",)
-        if "jvm_heap" in wanted:
-            values["jvm_heap"] = (f"-Xmx{self.settings.memory_mb}m",)
+        if "heap_mb" in wanted:
+            values["heap_mb"] = (str(self.settings.memory_mb),)
         if "pch" in wanted:
             values["pch"] = ()
             if self.settings.accelerate:
@@ -249,8 +248,8 @@ class Runner:
         if language.compiles_in_run:
             timeout_s += language.compile_timeout_s
             memory_mb = max(self.settings.memory_mb, COMPILE_MEMORY_MB)
-        elif language.jvm:
-            memory_mb = self.settings.memory_mb + JVM_OVERHEAD_MB
+        else:
+            memory_mb = self.settings.memory_mb + language.reserve_mb
         limits = Limits(timeout_s, memory_mb, self.settings.file_size_mb, self.settings.processes)
         with self.heavy if language.compiles_in_run else nullcontext():
             if job.mode == "tests":

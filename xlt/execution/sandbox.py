@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import functools
 import os
+import select
 import signal
 import subprocess
 import time
@@ -52,6 +53,10 @@ class Limits:
     @property
     def cpu_s(self) -> int:
         return int(self.timeout_s) + 2
+
+    @property
+    def file_size_bytes(self) -> int:
+        return self.file_size_mb * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ class Sandbox:
             prefix.append("--")
         rlimits = [
             f"--cpu={limits.cpu_s}",
-            f"--fsize={limits.file_size_mb * 1024 * 1024}",
+            f"--fsize={limits.file_size_bytes}",
             f"--nofile={limits.open_files}",
             "--core=0",
         ]
@@ -188,10 +193,7 @@ class Sandbox:
                 )
             except OSError as error:
                 return Outcome(None, None, False, False, 0.0, "", f"cannot start: {error}", 0)
-            try:
-                proc.wait(timeout=limits.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+            timed_out, over_output = _wait(proc, limits, (out_path, err_path), start)
             _kill_group(proc.pid)
             proc.wait()
             if uid is not None:
@@ -207,7 +209,10 @@ class Sandbox:
             exit_code=None if sig is not None else code,
             signal=sig,
             timed_out=timed_out or sig == signal.SIGXCPU,
-            file_limit=sig == signal.SIGXFSZ,
+            # Python and the JVM ignore SIGXFSZ: their writes fail instead, so the size tells.
+            file_limit=over_output
+            or sig == signal.SIGXFSZ
+            or stdout_size >= limits.file_size_bytes,
             wall_s=wall_s,
             stdout=stdout,
             stderr=stderr,
@@ -219,6 +224,49 @@ class Sandbox:
         with open(path, "rb") as handle:
             data = handle.read(limit)
         return data.decode("utf-8", errors="replace"), size
+
+
+POLL_S = 0.25  # how often a running program's output size is checked
+
+
+def _wait(
+    proc: subprocess.Popen, limits: Limits, outputs: tuple[Path, Path], start: float
+) -> tuple[bool, bool]:
+    """Wait for exit, the wall-clock limit or full output files: (timed out, output full).
+
+    A pidfd wakes us the moment the process exits (Popen.wait(timeout) polls with
+    growing sleeps, which adds up to tens of ms per program)."""
+    deadline = start + limits.timeout_s
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except OSError:  # kernels before 5.3
+        pidfd = None
+    try:
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return proc.poll() is None, False
+            if pidfd is not None:
+                if select.select([pidfd], [], [], min(remaining, POLL_S))[0]:
+                    return False, False
+            else:
+                try:
+                    proc.wait(timeout=min(remaining, POLL_S))
+                    return False, False
+                except subprocess.TimeoutExpired:
+                    pass
+            if any(_size(path) >= limits.file_size_bytes for path in outputs):
+                return False, True
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def lease_uids(count: int) -> list[tuple[int, object]]:
@@ -248,31 +296,44 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def kill_uid(uid: int) -> int:
+def kill_uid(uid: int, zombie_wait_s: float = 3.0) -> int:
     """SIGKILL every process owned by `uid` until none is left; returns how many were killed.
 
     Catches what left the process group (setsid, double fork). A fork bomb is
-    bounded by RLIMIT_NPROC, so this converges."""
+    bounded by RLIMIT_NPROC, so this converges. Then waits (up to `zombie_wait_s`)
+    for init to reap the killed orphans: zombies still count against the uid's
+    RLIMIT_NPROC, and the uid's next program must start with a clean slate."""
     killed = 0
-    for _ in range(MAX_SWEEP_ROUNDS):
-        pids = []
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                try:
-                    if entry.stat().st_uid == uid and not _is_zombie(entry.path):
-                        pids.append(int(entry.name))
-                except OSError:
-                    continue
-        if not pids:
+    deadline = time.perf_counter() + zombie_wait_s
+    for _ in range(MAX_SWEEP_ROUNDS * 10):
+        live, zombies = _processes_of(uid)
+        if not live and (not zombies or time.perf_counter() > deadline):
             return killed
-        for pid in pids:
+        for pid in live:
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
             except (ProcessLookupError, PermissionError):
                 pass
-        time.sleep(0.005)  # let the kernel reap before the next scan
+        time.sleep(0.005)  # let the kernel and init reap before the next scan
     return killed
+
+
+def _processes_of(uid: int) -> tuple[list[int], int]:
+    """(live pids, zombie count) owned by `uid`."""
+    live, zombies = [], 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid != uid:
+                    continue
+                if _is_zombie(entry.path):
+                    zombies += 1
+                else:
+                    live.append(int(entry.name))
+            except OSError:
+                continue
+    return live, zombies
 
 
 def _is_zombie(proc_dir: str) -> bool:
