@@ -89,12 +89,9 @@ def pooled_hidden_states(
             f"programs {empty[:5]} have no tokens besides special tokens "
             f"(empty text, or max_tokens={max_tokens} too small); drop them or raise max_tokens"
         )
-    order = (
-        sorted(range(len(ids_N)), key=lambda i: -len(ids_N[i]))
-        if sort_by_length
-        else range(len(ids_N))
-    )
-    order = list(order)
+    order = list(range(len(ids_N)))
+    if sort_by_length:  # longest first: an out-of-memory batch shows up at once
+        order.sort(key=lambda i: -len(ids_N[i]))
 
     pooled_by_index: dict[int, torch.Tensor] = {}
     was_training = model.training

@@ -122,7 +122,7 @@ def select_programs(
             raise ValueError(
                 f"no programs in {absent}; the source has {sorted(present)}. Fix analysis.languages"
             )
-        programs = [p for p in programs if p.language in set(languages)]
+        programs = [p for p in programs if p.language in languages]
     languages_by_task: dict[str, set[str]] = {}
     for program in programs:
         languages_by_task.setdefault(program.task, set()).add(program.language)
