@@ -100,3 +100,17 @@ def test_unknown_language_for_the_data_is_named(artifacts, tmp_path):
     cfg = _cfg("eval.languages=[rb]")
     with pytest.raises(ValueError, match=r"eval.languages has \['rb'\], not in .*eval.jsonl"):
         _run_stage(cfg, artifacts, "sft", tmp_path / "x")
+
+
+def test_chat_models_get_the_prompt_prefilled_after_a_fence():
+    from xlt.models import build_tokenizer
+    from xlt.stages.evaluate import _chat_renderer
+
+    tokenizer = build_tokenizer(["def f():\n    return 1\n"] * 5, vocab_size=300)
+    tokenizer.chat_template = (
+        "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}<|assistant|>"
+    )
+    problem = Problem("p", "T/0", "py", "def f():\n", tests="assert f() == 1")
+    rendered = _chat_renderer(tokenizer)(problem)
+    assert rendered.startswith("<|user|>") and "def f():" in rendered.split("<|assistant|>")[0]
+    assert rendered.endswith("<|assistant|>```python\ndef f():\n")

@@ -38,13 +38,11 @@ from xlt.data.records import Problem
 from xlt.eval.evaluate import evaluate_problems, metrics_of
 from xlt.eval.results import read_row, write_row
 from xlt.eval.rows import row_id_from_config
-from xlt.generation.text import chat_prompt, fence_prefill
+from xlt.generation.text import chat_problem_prompt
 from xlt.generation.types import SamplingParams
 from xlt.pipeline import StageContext
 
 log = logging.getLogger(__name__)
-
-INSTRUCTION = "Complete the following {language} function. Answer with the code only.\n\n{prompt}"
 
 
 def run(ctx: StageContext) -> None:
@@ -191,14 +189,5 @@ def _generator(ctx: StageContext):
 
 
 def _chat_renderer(tokenizer):
-    from xlt.generation.text import FENCE_TAGS
-
-    def render(problem: Problem) -> str:
-        message = INSTRUCTION.format(
-            language=FENCE_TAGS[problem.language][0], prompt=problem.prompt
-        )
-        return chat_prompt(
-            tokenizer, message, prefill=fence_prefill(problem.prompt, problem.language)
-        )
-
-    return render
+    """The same chat prompt RL uses (`xlt.generation.text.chat_problem_prompt`)."""
+    return lambda problem: chat_problem_prompt(tokenizer, problem.prompt, problem.language)
