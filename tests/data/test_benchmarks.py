@@ -156,7 +156,7 @@ def test_python_canonical_solutions_pass_and_broken_ones_fail(loader):
 
 
 def test_registry_names_every_benchmark_and_round_trips_problem():
-    assert set(BENCHMARKS) == {"multipl-e", "humaneval-x", "mbxp"}
+    assert set(BENCHMARKS) == {"multipl-e", "humaneval-x", "mbxp", "micro"}
     problem = load_benchmark("humaneval-x", "go")[5]
     assert Problem.from_dict(json.loads(json.dumps(problem.to_dict()))) == problem
     assert BENCHMARKS["humaneval-x"].languages(None) == ("cpp", "go", "java", "js", "py", "rs")
@@ -179,3 +179,16 @@ def test_known_defects_refer_to_real_problems():
     for (benchmark, language, name), _reason in benchmarks.KNOWN_DEFECTS.items():
         names = {p.name for p in load_benchmark(benchmark, language)}
         assert name in names, (benchmark, language, name)
+
+
+def test_micro_reads_a_data_stage_folder(tmp_path):
+    problems = [
+        Problem(f"p{i}", f"T/{i}", lang, "def f():\n") for lang in ("py", "lua") for i in range(2)
+    ]
+    (tmp_path / "eval.jsonl").write_text("".join(json.dumps(p.to_dict()) + "\n" for p in problems))
+    assert load_benchmark("micro", "lua", root=tmp_path) == problems[2:]
+    assert BENCHMARKS["micro"].languages(tmp_path) == ("lua", "py")
+    with pytest.raises(ValueError, match="'rb' is not in this benchmark.*Available: lua, py"):
+        load_benchmark("micro", "rb", root=tmp_path)
+    with pytest.raises(ValueError, match="data stage's folder"):
+        load_benchmark("micro", "py")

@@ -366,6 +366,38 @@ def load_mbxp(language: str, root: str | Path | None = None) -> list[Problem]:
     return problems
 
 
+# --- the micro suite (a data stage's split file) -----------------------------------
+
+MICRO_SPLIT_FILE = "eval.jsonl"
+
+
+def micro_languages(root: str | Path | None) -> tuple[str, ...]:
+    return tuple(sorted({p.language for p in _read_micro(root)}))
+
+
+def _read_micro(root: str | Path | None) -> list[Problem]:
+    if root is None:
+        raise ValueError(
+            "micro: give the data stage's folder (it holds eval.jsonl), e.g. "
+            "artifacts/data/<key>; the micro suite is generated, not stored under BENCHMARKS_DIR"
+        )
+    path = Path(root)
+    path = path / MICRO_SPLIT_FILE if path.is_dir() else path
+    return [Problem.from_dict(row) for row in _read_jsonl(path)]
+
+
+def load_micro(language: str, root: str | Path | None) -> list[Problem]:
+    """The micro suite's problems in one language from a data stage folder (`eval.jsonl`) or a
+    JSONL of `Problem.to_dict()` records; solutions included where the suite wrote them."""
+    problems = _read_micro(root)
+    chosen = [p for p in problems if p.language == language]
+    if not chosen:
+        raise _unknown_language(
+            f"micro ({root})", language, tuple(sorted({p.language for p in problems}))
+        )
+    return chosen
+
+
 # --- Registry -------------------------------------------------------------------
 
 
@@ -398,6 +430,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         "mbxp",
         lambda language, root, revision: load_mbxp(language, root),
         lambda root: tuple(MBXP_LANGUAGES),
+    ),
+    "micro": Benchmark(
+        "micro",
+        lambda language, root, revision: load_micro(language, root),
+        micro_languages,
     ),
 }
 
