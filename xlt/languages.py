@@ -155,7 +155,7 @@ _TABLE = (
            smoke="fn main() { assert_eq!(1 + 1, 2); }\n"),
     _entry("go", "Go", source="main_test.go", run=("go", "test", "{src}"),
            tools={"go": ("go",)}, version=("go", "version"), heavy=True,
-           compiles_in_run=True, cache_env="GOCACHE", compile_timeout_s=30.0,
+           compiles_in_run=True, cache_env="GOCACHE", compile_timeout_s=60.0,
            # GOPATH mode: the tests import testify from Debian's /usr/share/gocode.
            env={"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "CGO_ENABLED": "0",
                 "GOFLAGS": "-count=1", "GOTOOLCHAIN": "local"},
