@@ -160,8 +160,9 @@ def _draw(ax, analyses: Mapping[str, dict[str, Any]], metric: str, *, legend: bo
 
 def _footnote(analyses: Mapping[str, dict[str, Any]]) -> str:
     first = next(iter(analyses.values()))
+    source = f"{first['source']}: " if first.get("source") else ""
     return (
-        f"{first['num_tasks']} problems in {', '.join(first['languages'])}; "
+        f"{source}{first['num_tasks']} problems in {', '.join(first['languages'])}; "
         f"{first['num_programs']} programs; pooling={first['pooling']}"
         + ("; centred" if first.get("center") else "")
     )
