@@ -78,7 +78,7 @@ class RLSettings:
     exec_workers: int | None = None
     exec_cache_dir: str | None = None
     exec_timeout_s: float | None = None
-    save_every: int = 0  # 0: only at the end
+    save_every: int = 0  # RL steps between checkpoints; 0: none
     keep_last: int = 2
     seed: int = 0
 
@@ -245,7 +245,7 @@ class RLTrainer:
             if rank() == 0:
                 self.tracker.log(metrics, step=self.step)
             history.append(metrics)
-            if (s.save_every and self.step % s.save_every == 0) or self.step == s.steps:
+            if s.save_every and self.step % s.save_every == 0:
                 self.save_checkpoint()
         return history
 

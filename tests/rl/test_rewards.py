@@ -1,0 +1,70 @@
+"""Rewards against the Job/Result contract: scoring, de-duplication, status mix."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.rl.helpers import constant_problems
+from xlt.execution.types import OK, RUNTIME_ERROR, STATUSES, TOOLCHAIN_MISSING, WRONG_ANSWER, Result
+from xlt.rl.rewards import reward_of, score_async, status_metrics
+
+
+def test_reward_of():
+    assert reward_of(Result("a", OK), "binary") == 1.0
+    assert reward_of(Result("a", WRONG_ANSWER, cases_passed=2, cases_total=5), "binary") == 0.0
+    assert reward_of(Result("a", WRONG_ANSWER, cases_passed=2, cases_total=5), "fraction") == 0.4
+    assert reward_of(Result("a", OK, cases_passed=5, cases_total=5), "fraction") == 1.0
+    with pytest.raises(ValueError, match="reward kind"):
+        reward_of(Result("a", OK), "partial")
+
+
+class Recorder:
+    """An executor that passes programs containing 'return 7' and records what it ran."""
+
+    def __init__(self, status_for_fail=RUNTIME_ERROR):
+        self.batches = []
+        self.status_for_fail = status_for_fail
+
+    async def __call__(self, jobs, *, workers=None, cache_dir=None, progress=False):
+        self.batches.append(list(jobs))
+        return [Result(j.id, OK if "return 7" in j.program else self.status_for_fail) for j in jobs]
+
+
+def test_score_dedups_and_keeps_order():
+    [p0, p1, *_] = constant_problems()
+    problems = [p0, p0, p0, p1]
+    codes = [" 7", " 3", " 7", " 7"]
+    recorder = Recorder()
+    rewards, results = asyncio.run(score_async(problems, codes, execute_async=recorder))
+    assert rewards == [1.0, 0.0, 1.0, 1.0]
+    assert [r.status for r in results] == [OK, RUNTIME_ERROR, OK, OK]
+    [batch] = recorder.batches
+    assert len(batch) == 3  # p0 " 7" ran once
+    assert batch[0].program == "def f0():\n    return 7\nassert f0() == 7\n"
+
+
+def test_missing_toolchain_is_an_error_not_a_zero():
+    problems = constant_problems()[:1]
+    with pytest.raises(RuntimeError, match="toolchain missing"):
+        asyncio.run(score_async(problems, [" 1"], execute_async=Recorder(TOOLCHAIN_MISSING)))
+
+
+def test_status_metrics_cover_every_status():
+    results = [Result("a", OK), Result("b", RUNTIME_ERROR), Result("c", OK), Result("d", OK)]
+    metrics = status_metrics(["py", "py", "lua", "lua"], results)
+    assert len(metrics) == 2 * len(STATUSES)
+    assert metrics["exec/py/ok_frac"] == 0.5
+    assert metrics["exec/py/runtime_error_frac"] == 0.5
+    assert metrics["exec/lua/ok_frac"] == 1.0
+    assert metrics["exec/lua/timeout_frac"] == 0.0
+
+
+def test_score_with_the_execution_engine(execute_async):
+    problems = constant_problems()[:2]
+    rewards, results = asyncio.run(
+        score_async(problems, [" 7", " 8"], workers=2, execute_async=execute_async)
+    )
+    assert rewards == [1.0, 0.0]
+    assert results[1].status in (RUNTIME_ERROR, WRONG_ANSWER)  # a failed assert

@@ -1,0 +1,66 @@
+"""Problem sampling, stop sequences, batch layout and the alignment of per-token tensors."""
+
+from __future__ import annotations
+
+import torch
+
+from tests.rl.helpers import constant_problems
+from xlt.data.records import Problem
+from xlt.generation import Completion, HFGenerator, SamplingParams, stop_sequences
+from xlt.rl.rollout import build_batch, policy_forward, step_problem_indices, stops_of
+
+
+def test_sampler_is_a_pure_function_of_step_covering_each_epoch():
+    steps = [step_problem_indices(12, 4, step, seed=3) for step in range(6)]
+    assert steps == [step_problem_indices(12, 4, step, seed=3) for step in range(6)]
+    assert sorted(sum(steps[:3], [])) == list(range(12))  # epoch 0: every problem once
+    assert sorted(sum(steps[3:], [])) == list(range(12))
+    assert steps[:3] != steps[3:]  # a new order per epoch
+    assert step_problem_indices(12, 4, 0, seed=4) != steps[0]
+
+
+def test_stops():
+    problems = constant_problems()
+    assert stops_of(problems, chat=False) == ("\n",)
+    assert stops_of(problems, chat=True) == ("\n", "```")
+    bare = Problem(name="x", task="x", language="lua", prompt="local function f()\n")
+    assert stops_of([bare], chat=False) == tuple(sorted(stop_sequences("lua")))
+
+
+class CharTokenizer:
+    """ids = code points; enough for build_batch's prompt encoding."""
+
+    bos_token = None
+
+    def __call__(self, text, add_special_tokens=True):
+        return {"input_ids": [ord(c) for c in text]}
+
+
+def test_build_batch_layout():
+    completions = [
+        [Completion("x", (7, 8), (-0.5, -0.25), "stop"), Completion("y", (9,), (-1.0,), "stop")]
+    ]
+    batch = build_batch(CharTokenizer(), ["ab"], completions, [1.0, 0.0], pad_id=0)
+    assert batch.input_ids_BL.tolist() == [[97, 98, 7, 8], [97, 98, 9, 0]]
+    assert batch.attention_mask_BL.tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
+    assert batch.response_mask_BL.tolist() == [[0, 0, 1, 1], [0, 0, 1, 0]]
+    assert batch.rollout_logp_BL.tolist() == [[0, 0, -0.5, -0.25], [0, 0, -1.0, 0]]
+    assert batch.rewards_B.tolist() == [1.0, 0.0]
+
+
+def test_trainer_logprobs_align_with_the_generators(pretrained_dir):
+    from xlt.models import load_model, load_tokenizer
+
+    model, tokenizer = load_model(pretrained_dir), load_tokenizer(pretrained_dir)
+    prompts = [p.prompt for p in constant_problems()[:2]]
+    params = SamplingParams(max_new_tokens=4, temperature=0.8, n=3, seed=0, logprobs=True)
+    completions = HFGenerator(model, tokenizer).generate(prompts, params)
+    batch = build_batch(tokenizer, prompts, completions, [0.0] * 6, tokenizer.pad_token_id)
+    with torch.no_grad():
+        logp_BL, entropy_BL = policy_forward(
+            model, batch.input_ids_BL, batch.attention_mask_BL, temperature=0.8
+        )
+    mask = batch.response_mask_BL.bool()
+    assert mask.sum() == sum(len(c.token_ids) for cs in completions for c in cs)
+    assert torch.allclose(logp_BL[mask], batch.rollout_logp_BL[mask], atol=1e-4)
+    assert (entropy_BL[mask] > 0).all()

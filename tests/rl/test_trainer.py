@@ -1,0 +1,110 @@
+"""The RL loop on the constant task: learning (GRPO, PPO, ZeRO-3), exact resume, set-up checks.
+
+Learning runs are `slow` (tens of seconds each on a quiet 2-core CPU); the resume and
+validation tests run by default.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.rl.helpers import BASE, constant_problems, run_rl
+from xlt.rl.trainer import RLSettings, RLTrainer
+from xlt.tracking import read_jsonl_log
+from xlt.train.engine import ParallelPlan
+
+
+def _start_end(history, k=4):
+    """Mean reward over the first and the last `k` steps."""
+    rewards = [m["rl/reward_mean"] for m in history]
+    return sum(rewards[:k]) / k, sum(rewards[-k:]) / k
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "algorithm, zero", [("grpo", "single"), ("ppo", "single"), ("grpo", "zero3")]
+)
+def test_mean_reward_rises(pretrained_dir, execute_async, tmp_path, algorithm, zero):
+    history, _ = run_rl(pretrained_dir, tmp_path, execute_async, algorithm=algorithm, zero=zero)
+    start, end = _start_end(history)
+    print(f"{algorithm}/{zero}: mean reward first 4 steps {start:.3f}, last 4 {end:.3f}")
+    assert start < 0.35  # the pretrained model guesses a digit
+    assert end > start + 0.3, f"reward did not rise clearly: {start:.3f} -> {end:.3f}"
+    metrics = history[-1]
+    for key in ("rl/entropy", "rl/clip_frac", "rl/frac_zero_std_groups", "rl/response_len",
+                "exec/py/ok_frac", "time/generate_s", "time/reward_s", "time/update_s"):  # fmt: skip
+        assert key in metrics
+    if algorithm == "ppo":
+        assert "rl/value_loss" in metrics
+
+
+class CrashAfter:
+    """A tracker that kills the run (raises) when step `step` is logged: after that step's
+    update, before its checkpoint."""
+
+    def __init__(self, inner, step):
+        self.inner, self.step = inner, step
+
+    def log(self, metrics, step):
+        self.inner.log(metrics, step)
+        if step == self.step:
+            raise KeyboardInterrupt("simulated kill")
+
+    def close(self):
+        self.inner.close()
+
+
+def _final_weights(trainer):
+    return {k: v.detach().clone() for k, v in trainer.engine.module.state_dict().items()}
+
+
+@pytest.mark.parametrize("algorithm", ["grpo", "ppo"])
+def test_killed_and_resumed_run_matches_step_for_step(
+    pretrained_dir, execute_async, tmp_path, monkeypatch, algorithm
+):
+    # 4 steps, checkpoints every 2; updates_per_step=2 so ratios move and clipping can act
+    knobs = dict(
+        algorithm=algorithm, steps=4, save_every=2, kl_coef=0.05 if algorithm == "grpo" else 0.0
+    )
+    straight, trainer = run_rl(pretrained_dir, tmp_path / "straight", execute_async, **knobs)
+    expected_weights = _final_weights(trainer)
+
+    import tests.rl.helpers as helpers
+
+    real_tracker = helpers.JsonlTracker
+    monkeypatch.setattr(helpers, "JsonlTracker", lambda path: CrashAfter(real_tracker(path), 3))
+    with pytest.raises(KeyboardInterrupt):
+        run_rl(pretrained_dir, tmp_path / "resumed", execute_async, **knobs)
+    monkeypatch.setattr(helpers, "JsonlTracker", real_tracker)
+    resumed, trainer = run_rl(pretrained_dir, tmp_path / "resumed", execute_async, **knobs)
+
+    assert len(resumed) == 2  # steps 3 and 4, from the step-2 checkpoint
+    for mine, theirs in zip(resumed, straight[2:], strict=True):
+        for key, value in theirs.items():
+            if not key.startswith("time/"):
+                assert mine[key] == value, key
+    for name, tensor in _final_weights(trainer).items():
+        assert torch.equal(tensor, expected_weights[name]), name
+    logged = [r["step"] for r in read_jsonl_log(tmp_path / "resumed" / "metrics.jsonl")]
+    assert logged == [1, 2, 3, 3, 4]  # step 3 ran twice: killed before its checkpoint
+
+
+def test_settings_and_models_are_checked_before_work(pretrained_dir):
+    with pytest.raises(ValueError, match="group_size >= 2"):
+        RLSettings(**{**vars(BASE), "group_size": 1})
+    with pytest.raises(ValueError, match="GRPO"):
+        RLSettings(**{**vars(BASE), "algorithm": "ppo", "filter_zero_std_groups": True})
+    from xlt.models import load_model, load_tokenizer
+
+    model, tokenizer = load_model(pretrained_dir), load_tokenizer(pretrained_dir)
+    make = lambda settings, **kw: RLTrainer(  # noqa: E731
+        model, tokenizer, constant_problems(), settings, ParallelPlan(), ckpt_dir="x",
+        tracker=None, **kw,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="reference_model"):
+        make(RLSettings(**{**vars(BASE), "kl_coef": 0.1}))
+    with pytest.raises(ValueError, match="value_model"):
+        make(RLSettings(**{**vars(BASE), "algorithm": "ppo"}))
+    with pytest.raises(ValueError, match="micro_batch_size"):
+        make(RLSettings(**{**vars(BASE), "micro_batch_size": 12}))
