@@ -105,3 +105,19 @@ def test_data_order_is_disjoint_across_ranks_and_reproducible():
 def test_data_order_rejects_too_little_data():
     with pytest.raises(ValueError, match="shrink micro_batch_size"):
         DataOrder(num_examples=3, micro_batch_size=2, num_ranks=2, seed=0)
+
+
+def test_length_grouped_order_pads_less_and_still_covers_the_epoch():
+    lengths = tuple((i * 37) % 200 + 10 for i in range(256))  # varied lengths, deterministic
+    plain = DataOrder(256, micro_batch_size=8, num_ranks=2, seed=0)
+    grouped = DataOrder(256, micro_batch_size=8, num_ranks=2, seed=0, lengths=lengths)
+
+    def padded_tokens(order):
+        return sum(
+            8 * max(lengths[i] for i in order.indices(step, r)) for step in range(16) for r in (0, 1)
+        )
+
+    seen = [i for step in range(16) for r in (0, 1) for i in grouped.indices(step, r)]
+    assert sorted(seen) == list(range(256))  # each example once per epoch
+    assert padded_tokens(grouped) < 0.8 * padded_tokens(plain)
+    assert grouped.indices(16, 0) != grouped.indices(0, 0)  # the next epoch is reshuffled

@@ -9,10 +9,11 @@
   closing EOS / end-of-turn) only; prompt tokens get label -100.
   Examples are **padded** to the longest in their micro-batch, not packed: packing without
   cross-example attention needs per-example attention masks, which only flash-attention varlen
-  kernels run efficiently (GPU); padding is exact on every attention backend, and SFT examples
-  here are short and similar in length, so little compute goes to padding.
+  kernels run efficiently (GPU); padding is exact on every attention backend, and with
+  length-grouped batches little compute goes to padding.
 - **order**: `DataOrder.indices(micro_step, rank)` is a pure function of (seed, micro-step, rank), so the
   data position is one integer and a resumed run sees the same batches as an uninterrupted one.
+  SFT batches are length-grouped (see `DataOrder`), which keeps padding small.
 """
 
 from __future__ import annotations
@@ -134,18 +135,25 @@ def collate(examples: list[TokenExample], pad_id: int) -> dict[str, torch.Tensor
     return {"input_ids": input_ids, "labels": labels, "attention_mask": mask if padded else None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: the cached epoch order is per object
 class DataOrder:
     """Which examples each rank sees at each micro-step: a seeded permutation per epoch.
 
-    Micro-step `s` of rank `r` takes the slice (s * world + r) of the epoch's permutation, so the
-    ranks of one micro-step see disjoint examples; a last incomplete slice of an epoch is skipped.
+    Micro-step `s` of rank `r` takes the slice (s * world + r) of the epoch's order, so the ranks
+    of one micro-step see disjoint examples; a last incomplete slice of an epoch is skipped.
+
+    With `lengths` (SFT), the order is length-grouped: the permutation is cut into windows of
+    `GROUP_WINDOW` micro-steps, each window is sorted by length and cut into micro-steps, and the
+    micro-steps of a window are shuffled. Sequences padded together then have similar lengths
+    (less compute spent on padding, and ranks of a step finish together), while which examples
+    meet and when stays random.
     """
 
     num_examples: int
     micro_batch_size: int
     num_ranks: int
     seed: int
+    lengths: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.micro_steps_per_epoch == 0:
@@ -154,6 +162,8 @@ class DataOrder:
                 f"{self.micro_batch_size} on each of {self.num_ranks} ranks; add data or shrink "
                 "micro_batch_size"
             )
+        if self.lengths is not None and len(self.lengths) != self.num_examples:
+            raise ValueError(f"{len(self.lengths)} lengths for {self.num_examples} examples")
 
     @property
     def micro_steps_per_epoch(self) -> int:
@@ -161,15 +171,30 @@ class DataOrder:
 
     def indices(self, micro_step: int, rank: int) -> list[int]:
         epoch, within = divmod(micro_step, self.micro_steps_per_epoch)
-        order = _epoch_order(self.num_examples, self.seed, epoch)
+        order = _epoch_order(self, epoch)
         start = (within * self.num_ranks + rank) * self.micro_batch_size
         return order[start : start + self.micro_batch_size]
 
 
-@functools.lru_cache(maxsize=2)
-def _epoch_order(num_examples: int, seed: int, epoch: int) -> list[int]:
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(num_examples, generator=generator).tolist()
+GROUP_WINDOW = 32  # micro-steps whose examples are sorted by length together
+
+
+@functools.lru_cache(maxsize=4)
+def _epoch_order(order: DataOrder, epoch: int) -> list[int]:
+    generator = torch.Generator().manual_seed(order.seed * 1_000_003 + epoch)
+    perm = torch.randperm(order.num_examples, generator=generator).tolist()
+    if order.lengths is None:
+        return perm
+    step_size = order.micro_batch_size * order.num_ranks
+    usable = order.micro_steps_per_epoch * step_size  # the incomplete tail is skipped anyway
+    grouped: list[int] = []
+    for start in range(0, usable, GROUP_WINDOW * step_size):
+        window = sorted(perm[start : min(start + GROUP_WINDOW * step_size, usable)],
+                        key=lambda i: order.lengths[i])  # fmt: skip
+        steps = [window[i : i + step_size] for i in range(0, len(window), step_size)]
+        for j in torch.randperm(len(steps), generator=generator).tolist():
+            grouped.extend(steps[j])
+    return grouped
 
 
 def _with_bos(tokenizer, ids: list[int]) -> list[int]:

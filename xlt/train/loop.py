@@ -59,6 +59,7 @@ class TrainSettings:
     save_every: int = 0  # optimizer steps between checkpoints; 0: none
     keep_last: int = 2
     log_every: int = 1
+    length_grouped: bool = True  # batch examples of similar length (SFT); see DataOrder
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.lr <= 0:
@@ -68,10 +69,14 @@ class TrainSettings:
 
 
 def token_loss_sum(logits_BTV: torch.Tensor, labels_BT: torch.Tensor) -> torch.Tensor:
-    """Summed next-token cross-entropy over positions whose label is not IGNORE_INDEX (fp32)."""
+    """Summed next-token cross-entropy over positions whose label is not IGNORE_INDEX (fp32).
+
+    The labels are shifted left (not the logits), so the logits are not copied.
+    """
+    next_labels_BT = F.pad(labels_BT[:, 1:], (0, 1), value=IGNORE_INDEX)
     return F.cross_entropy(
-        logits_BTV[:, :-1].flatten(0, 1).float(),
-        labels_BT[:, 1:].flatten(),
+        logits_BTV.flatten(0, 1).float(),
+        next_labels_BT.flatten(),
         ignore_index=IGNORE_INDEX,
         reduction="sum",
     )
@@ -116,8 +121,9 @@ class CausalLMTrainer:
         self.tracker = tracker
         self.pad_id = pad_id
         self.metric_prefix = metric_prefix
+        lengths = tuple(len(ex.input_ids) for ex in examples) if settings.length_grouped else None
         self.order = DataOrder(
-            len(examples), settings.micro_batch_size, self.num_ranks, settings.seed
+            len(examples), settings.micro_batch_size, self.num_ranks, settings.seed, lengths
         )
         self.engine = None
         self.step = 0  # optimizer steps done
