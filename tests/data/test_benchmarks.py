@@ -104,6 +104,8 @@ def test_humaneval_x_go_merges_imports_into_one_block():
     # Go/65: its import is not in the prompt text but the solution needs it.
     assert '"strconv"' in go["Go/65"].prompt
     assert "var _ = strconv.Itoa" in go["Go/65"].tests
+    # Go/20: the solution uses math and sort, which its prompt does not import.
+    assert '"math"' in go["Go/20"].prompt and '"sort"' in go["Go/20"].prompt
 
 
 def test_humaneval_x_rust_tests_run_from_main_and_unused_crates_dropped():

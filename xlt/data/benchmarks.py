@@ -197,7 +197,16 @@ def _go_imports(text: str) -> list[str]:
 def _hx_go(row: dict[str, Any]) -> tuple[str, str]:
     """One merged import block: the harness's `test_setup` and the prompt's import
     may both import a package (Go/32), which Go rejects as a redeclaration."""
-    packages = list(dict.fromkeys(_go_imports(row["test_setup"]) + _go_imports(row["import"])))
+    # Some canonical solutions use a package their prompt does not import (Go/17, 20, 59,
+    # 75); the HumanEval-X harness adds such packages, so do we (from the same list).
+    used = [
+        p
+        for p in _GO_KEEP_ALIVE
+        if re.search(rf"\b{p.split('/')[-1]}\.", row["canonical_solution"])
+    ]
+    packages = list(
+        dict.fromkeys(_go_imports(row["test_setup"]) + _go_imports(row["import"]) + used)
+    )
     header = "package main\n\nimport (\n" + "".join(f'    "{p}"\n' for p in packages) + ")\n"
     body = row["prompt"].replace(row["import"], "", 1) if row["import"] else row["prompt"]
     keep_alive = "".join(f"var _ = {_GO_KEEP_ALIVE[p]}\n" for p in packages if p in _GO_KEEP_ALIVE)
