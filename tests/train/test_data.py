@@ -114,7 +114,9 @@ def test_length_grouped_order_pads_less_and_still_covers_the_epoch():
 
     def padded_tokens(order):
         return sum(
-            8 * max(lengths[i] for i in order.indices(step, r)) for step in range(16) for r in (0, 1)
+            8 * max(lengths[i] for i in order.indices(step, r))
+            for step in range(16)
+            for r in (0, 1)
         )
 
     seen = [i for step in range(16) for r in (0, 1) for i in grouped.indices(step, r)]
