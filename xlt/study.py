@@ -1,6 +1,6 @@
 """The study's stage graph for one setting (SFT mixture x RL source language x seed).
 
-    data -> mixture -> [pretrain] -> sft -> evaluate (pre-RL) -> rl -> evaluate (post-RL)
+    data -> [pretrain] -> mixture -> sft -> evaluate (pre-RL) -> rl -> evaluate (post-RL)
                                         \\-> analyze (base, SFT, RL checkpoints)
 
 Each stage's cache key holds only what it reads, so settings share work: every
@@ -25,12 +25,10 @@ DATA_STAGE_BY_KIND = {"micro": "data", "codeforces": "data_paper"}
 def planned_stages(cfg: XltConfig) -> list[str]:
     """The stages this setting runs, in order (used to fail fast before any work)."""
     stages = [DATA_STAGE_BY_KIND[cfg.data.kind]]
-    if cfg.sft.mixture != "none":
-        stages.append("mixture")
     if cfg.model.path is None:
         stages.append("pretrain")
     if cfg.sft.mixture != "none":
-        stages.append("sft")
+        stages += ["mixture", "sft"]
     stages.append("evaluate")
     if cfg.rl.algorithm != "none":
         stages.append("rl")
@@ -64,17 +62,22 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
         artifacts["base"] = base
     base_inputs = {"pretrain": base} if base is not None else {}
 
-    # ---- SFT on the chosen mixture
+    # ---- SFT on the chosen mixture (token-matched: counted with the model's tokenizer)
     checkpoint = base
     if cfg.sft.mixture != "none":
         mixture_config: dict[str, Any] = {
             "sft_mixture": cfg.sft.mixture,
             "num_tokens": cfg.sft.num_tokens,
+            "model": cfg.model.path,
         }
         if cfg.sft.mixture == "monolingual":  # only this mixture depends on the source language
             mixture_config["source_language"] = cfg.rl.source_language
         mixture = pipeline.run(
-            "mixture", stage["mixture"], mixture_config, {"data": data}, seed=cfg.data.seed
+            "mixture",
+            stage["mixture"],
+            mixture_config,
+            {"data": data, **base_inputs},
+            seed=cfg.data.seed,
         )
         artifacts["mixture"] = mixture
         checkpoint = pipeline.run(
