@@ -119,3 +119,11 @@ def test_sigkill_then_resume_gives_bitwise_same_losses_zero0(tmp_path):
     assert all(loss == expected[step] for step, loss in got)  # bitwise
     kept = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("step_*"))
     assert kept == ["step_000008", "step_000012"]  # keep_last=2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("parallel", ["zero2", "zero3_offload"])
+def test_other_presets_match_zero0(tok, tmp_path, parallel):
+    _, reference, _ = _run(tok, "single", tmp_path / "ref", steps=4)
+    _, losses, _ = _run(tok, parallel, tmp_path / parallel, steps=4)
+    assert max(abs(reference[s] - losses[s]) for s in reference) < 1e-4

@@ -1,0 +1,7 @@
+"""Training engine on DeepSpeed: pretraining and SFT, ZeRO 0-3, exact resume (docs/training.md).
+
+- `engine`: `ParallelPlan` -> DeepSpeed config, `setup_engine`, `optimizer_step`
+- `checkpoint`: `save_checkpoint`, `load_latest_checkpoint`, RNG-state helpers
+- `data`: pretrain packing, SFT examples with completion-only labels, `DataOrder`
+- `loop`: `CausalLMTrainer`, `TrainSettings`, `train_and_export`
+"""
