@@ -133,12 +133,13 @@ class Executor:
             from tqdm import tqdm
 
             bar = tqdm(total=len(pending), desc="execute", unit="prog", smoothing=0.05)
-        futures = {
-            self._pool.submit(self._one, jobs[indices[0]]): key for key, indices in pending.items()
-        }
-        for future in as_completed(futures):
-            key = futures[future]
-            result = future.result()
+        if len(pending) == 1:  # one program: run it on this thread (no hand-off latency)
+            key, indices = next(iter(pending.items()))
+            completed = iter([(key, self._one(jobs[indices[0]]))])
+        else:
+            futures = {self._pool.submit(self._one, jobs[i[0]]): key for key, i in pending.items()}
+            completed = ((futures[f], f.result()) for f in as_completed(futures))
+        for key, result in completed:
             if self.cache is not None:
                 self.cache.put(key, result)
             for index in pending[key]:

@@ -94,6 +94,16 @@ class Runner:
         self._helpers: dict[str, object] = {}
         self._servers: dict[str, queue.Queue | None] = {}
         self._lock = threading.Lock()
+        # Folders are removed by a background thread: off the critical path of the next job.
+        self._trash: queue.Queue[Path | None] = queue.Queue()
+        self._sweeper = threading.Thread(
+            target=self._sweep_trash, name="xlt-exec-trash", daemon=True
+        )
+        self._sweeper.start()
+
+    def _sweep_trash(self) -> None:
+        while (folder := self._trash.get()) is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     # --- set-up shared by jobs ----------------------------------------------------------
 
@@ -132,6 +142,8 @@ class Runner:
             return self._servers[name]
 
     def close(self) -> None:
+        self._trash.put(None)
+        self._sweeper.join()
         for pool in self._servers.values():
             while pool is not None and not pool.empty():
                 pool.get().close()
@@ -210,7 +222,7 @@ class Runner:
         try:
             return self._run_in(job, language, toolchain, folder, slot)
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            self._trash.put(folder)
 
     def _run_in(
         self, job: T.Job, language: Language, toolchain: Toolchain, folder: Path, slot: int
