@@ -83,4 +83,4 @@ def test_canonical_solutions_pass_and_wrong_ones_fail(executor, benchmark, langu
 @pytest.mark.slow
 @pytest.mark.parametrize("language", CI_LANGUAGES)
 def test_multipl_e_empty_and_wrong_completions_fail(executor, language):
-    check_multipl_e_negatives(executor, language, count=20)
+    check_multipl_e_negatives(executor, language, count=10)
