@@ -88,6 +88,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from xlt.execution import controls
 
     failures = 0
+    if args.multipl_e:
+        return _multipl_e_negatives(args)
     with Executor(workers=args.workers, heavy_workers=args.heavy_workers, cache_dir=args.cache_dir,
                   use_cache=not args.no_cache) as executor:  # fmt: skip
         for language in args.languages:
@@ -121,6 +123,26 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0 if failures == 0 else 1
 
 
+def _multipl_e_negatives(args: argparse.Namespace) -> int:
+    """MultiPL-E HumanEval prompts + tests with an empty or a default-returning completion."""
+    from xlt.execution import controls
+
+    leaked = 0
+    with Executor(workers=args.workers, heavy_workers=args.heavy_workers, cache_dir=args.cache_dir,
+                  use_cache=not args.no_cache) as executor:  # fmt: skip
+        for language in args.languages:
+            empty, wrong = controls.multipl_e_negative_jobs(language)
+            limit = args.limit or len(empty)
+            results = executor.run(empty[:limit] + wrong[:limit], progress=args.progress)
+            passed = [r.id for r in results if r.passed]
+            kinds = {s: sum(r.status == s for r in results) for s in T.STATUSES}
+            print(f"multipl-e    {language:5} {len(results) - len(passed)}/{len(results)} rejected "
+                  f"{ {k: v for k, v in kinds.items() if v} }  passed: {passed}")  # fmt: skip
+            leaked += len(passed)
+            sys.stdout.flush()
+    return 0 if leaked == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xlt.execution", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -140,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--languages", nargs="+", default=list(CI_LANGUAGES))
     sweep.add_argument("--benchmarks", nargs="+", default=["humaneval-x", "mbxp"])
     sweep.add_argument("--limit", type=int, default=None, help="first N problems per benchmark")
+    sweep.add_argument("--multipl-e", action="store_true",
+                       help="instead: MultiPL-E prompts with empty/wrong completions must fail")  # fmt: skip
     args = parser.parse_args(argv)
     return _run(args) if args.command == "run" else _sweep(args)
 
