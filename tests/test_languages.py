@@ -10,7 +10,6 @@ from xlt.languages import (
     LANGUAGES,
     check_language,
     java_main_class,
-    rust_test_flag,
 )
 
 
@@ -48,8 +47,7 @@ def test_java_main_class_is_the_class_declaring_main():
     humaneval_x = "class Solution { int f() { return 1; } }\npublic class Main { public static void main(String[] args) {} }"
     assert java_main_class(multipl_e) == {"main_class": ("Problem",)}
     assert java_main_class(humaneval_x) == {"main_class": ("Main",)}
-
-
-def test_rust_uses_the_test_harness_only_for_test_functions():
-    assert rust_test_flag("fn main() { assert!(true); }") == {"rust_test": ()}
-    assert rust_test_flag("#[test]\nfn t() {}") == {"rust_test": ("--test",)}
+    nested = (
+        "class Problem {\n static class Pair { int a; }\n public static void main(String[] a) {}\n}"
+    )
+    assert java_main_class(nested) == {"main_class": ("Problem",)}

@@ -59,18 +59,16 @@ _JAVA_MAIN = re.compile(r"\bstatic\s+void\s+main\s*\(")
 
 
 def java_main_class(program: str) -> dict[str, tuple[str, ...]]:
-    """The class that declares `main`: MultiPL-E's is `Problem`, HumanEval-X's and MBXP's `Main`."""
+    """The top-level class that declares `main`: MultiPL-E's is `Problem`,
+    HumanEval-X's and MBXP's `Main` (a completion's nested classes are skipped)."""
     main_at = _JAVA_MAIN.search(program)
-    classes = [
-        m for m in _JAVA_CLASS.finditer(program) if main_at is None or m.start() < main_at.start()
+    end = main_at.start() if main_at else len(program)
+    top_level = [
+        m.group(1)
+        for m in _JAVA_CLASS.finditer(program, 0, end)
+        if program.count("{", 0, m.start()) - program.count("}", 0, m.start()) == 0
     ]
-    name = classes[-1].group(1) if classes else "Main"
-    return {"main_class": (name,)}
-
-
-def rust_test_flag(program: str) -> dict[str, tuple[str, ...]]:
-    """`#[test]` functions only run under rustc's test harness; MultiPL-E programs use `main`."""
-    return {"rust_test": ("--test",) if "#[test]" in program else ()}
+    return {"main_class": (top_level[-1] if top_level else "Main",)}
 
 
 def _no_vars(program: str) -> dict[str, tuple[str, ...]]:
@@ -149,9 +147,9 @@ _TABLE = (
            heavy=True, jvm=True, reserve_mb=2560, argv_vars=java_main_class, accelerator="javac_server",
            smoke="class Problem { public static void main(String[] a) { assert 1 + 1 == 2; } }\n"),
     _entry("rs", "Rust", source="main.rs",
-           compile=("rustc", "--edition", "2021", "{rust_test}", "{rust_externs}", "{src}", "-o", "main"),
+           compile=("rustc", "--edition", "2021", "{rust_externs}", "{src}", "-o", "main"),
            run=("./main",), tools={"rustc": ("rustc",)}, version=("rustc", "--version"),
-           heavy=True, argv_vars=rust_test_flag,
+           heavy=True,
            smoke="fn main() { assert_eq!(1 + 1, 2); }\n"),
     _entry("go", "Go", source="main_test.go", run=("go", "test", "{src}"),
            tools={"go": ("go",)}, version=("go", "version"), heavy=True,

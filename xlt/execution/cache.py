@@ -17,7 +17,7 @@ from xlt.execution import types as T
 from xlt.languages import LANGUAGES
 
 # Bump when a change to the runners can change a verdict: old entries stop matching.
-RUNNER_VERSION = "xlt-exec-1"
+RUNNER_VERSION = "xlt-exec-2"
 _NOT_CACHED = (T.TIMEOUT, T.TOOLCHAIN_MISSING, T.INVALID_JOB)
 
 
