@@ -17,6 +17,7 @@ import torch
 
 from xlt.data.records import Problem
 from xlt.execution.types import OK, RUNTIME_ERROR, TIMEOUT, Result
+from xlt.rl.rollout import load_value_model
 from xlt.rl.trainer import RLSettings, RLTrainer
 from xlt.tracking import JsonlTracker
 from xlt.train.engine import ParallelPlan
@@ -101,7 +102,7 @@ BASE = RLSettings(
     prompts_per_step=4,
     group_size=8,
     micro_batch_size=8,
-    lr=2e-3,
+    lr=1e-3,
     updates_per_step=2,
     max_new_tokens=4,
     exec_workers=2,
@@ -112,17 +113,13 @@ BASE = RLSettings(
 
 def run_rl(model_dir: Path, out: Path, execute_async, *, zero: str = "single", **overrides):
     """Train from `model_dir` into `out`; returns (trainer history, trainer)."""
-    from transformers import AutoModelForTokenClassification
-
     from xlt.models import load_model, load_tokenizer
 
     settings = replace(BASE, **overrides)
     tokenizer = load_tokenizer(model_dir)
     value_model = reference = None
     if settings.algorithm == "ppo":
-        value_model = AutoModelForTokenClassification.from_pretrained(
-            str(model_dir), num_labels=1, classifier_dropout=0.0
-        )
+        value_model = load_value_model(model_dir)
     if settings.kl_coef > 0:
         reference = load_model(model_dir)
     tracker = JsonlTracker(out / "metrics.jsonl")

@@ -30,7 +30,7 @@ def test_mean_reward_rises(pretrained_dir, execute_async, tmp_path, algorithm, z
     start, end = _start_end(history)
     print(f"{algorithm}/{zero}: mean reward first 4 steps {start:.3f}, last 4 {end:.3f}")
     assert start < 0.35  # the pretrained model guesses a digit
-    assert end > start + 0.3, f"reward did not rise clearly: {start:.3f} -> {end:.3f}"
+    assert end > max(start + 0.2, 2 * start), f"no clear rise: {start:.3f} -> {end:.3f}"
     metrics = history[-1]
     for key in ("rl/entropy", "rl/clip_frac", "rl/frac_zero_std_groups", "rl/response_len",
                 "exec/py/ok_frac", "time/generate_s", "time/reward_s", "time/update_s"):  # fmt: skip

@@ -57,9 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=0, help="execution workers; 0: per core")
     args = parser.parse_args(argv)
 
-    from transformers import AutoModelForTokenClassification
-
     from xlt.data.micro import build_suite, render_problem
+    from xlt.rl.rollout import load_value_model
     from xlt.rl.trainer import RLSettings, RLTrainer
     from xlt.train.engine import ParallelPlan
 
@@ -70,9 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         value_model = None
         if args.algorithm == "ppo":
             model.save_pretrained(Path(tmp) / "init")
-            value_model = AutoModelForTokenClassification.from_pretrained(
-                str(Path(tmp) / "init"), num_labels=1, classifier_dropout=0.0
-            )
+            value_model = load_value_model(Path(tmp) / "init")
         settings = RLSettings(
             algorithm=args.algorithm, steps=1 + args.steps, prompts_per_step=args.prompts,
             group_size=args.group_size, micro_batch_size=16, lr=5e-4,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -118,6 +119,17 @@ def policy_forward(
     with torch.no_grad():
         entropy_BL = entropy_from_logits(logits_BLV[:, :-1].detach(), temperature)
     return _shift_right(logp_BL), _shift_right(entropy_BL)
+
+
+def load_value_model(path: str | Path, revision: str | None = None):
+    """The PPO critic: the checkpoint's transformer with a fresh scalar head, no dropout."""
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    config = AutoConfig.from_pretrained(str(path), revision=revision, num_labels=1)
+    config.classifier_dropout = 0.0  # deterministic values; the policy has no dropout either
+    return AutoModelForTokenClassification.from_pretrained(
+        str(path), revision=revision, config=config, dtype=torch.float32
+    )
 
 
 def value_forward(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from xlt.data.records import Problem
 from xlt.pipeline import StageContext
+from xlt.rl.rollout import load_value_model
 from xlt.rl.trainer import RLSettings, RLTrainer
 from xlt.train.engine import ParallelPlan, rank
 
@@ -83,8 +84,6 @@ def load_problems(data_dir: Path, language: str, oracle: bool) -> list[Problem]:
 
 
 def run(ctx: StageContext) -> None:
-    from transformers import AutoModelForTokenClassification
-
     from xlt.models import load_model, load_tokenizer, save_model
     from xlt.train.engine import deepspeed_config, zero3_model_context
 
@@ -111,9 +110,7 @@ def run(ctx: StageContext) -> None:
         )
         value_model = None
         if settings.algorithm == "ppo":  # critic initialised from the policy, fresh scalar head
-            value_model = AutoModelForTokenClassification.from_pretrained(
-                str(model_dir), revision=revision, num_labels=1, classifier_dropout=0.0
-            )
+            value_model = load_value_model(model_dir, revision=revision)
     trainer = RLTrainer(
         policy, tokenizer, problems, settings, plan,
         ckpt_dir=ctx.out / "checkpoints", tracker=ctx.tracker,
