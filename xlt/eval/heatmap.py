@@ -109,7 +109,7 @@ def plot_matrix(matrix: Matrix, path: str | Path, *, title: str = "") -> Path:
 
     top = np.nanmax(values_RL) if not np.all(np.isnan(values_RL)) else 100
     image = _panel(
-        axes[0, 0], values_RL, plt.get_cmap("YlGnBu"), plt.Normalize(0, max(top, 1.0)),
+        axes[0, 0], values_RL, plt.get_cmap("YlGnBu"), plt.Normalize(0, max(top, 10.0)),
         value_text, matrix, lambda row, cell: "missing",
     )  # fmt: skip
     fig.colorbar(image, ax=axes[0, 0], fraction=0.04, pad=0.02).set_label(f"{metric} (%)")
