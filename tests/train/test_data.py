@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from xlt.models import build_tokenizer
+from xlt.models import build_tiny_model, build_tokenizer
 from xlt.train.data import (
     IGNORE_INDEX,
     DataOrder,
@@ -13,7 +13,7 @@ from xlt.train.data import (
     pack_pretrain,
     sft_example,
 )
-from xlt.train.loop import token_loss_sum
+from xlt.train.loop import next_token_targets, token_loss_sum
 
 CORPUS = ["def f(x):\n    return x + 1\n", "print(f(2))\n", "local y = 3\n"] * 10
 
@@ -44,6 +44,38 @@ def test_prompt_tokens_carry_no_loss_and_response_tokens_do(tok):
     assert torch.all(grad_norm_per_position[: n_prompt - 1] == 0)
     assert torch.all(grad_norm_per_position[n_prompt - 1 : -1] > 0)
     assert grad_norm_per_position[-1] == 0  # nothing follows the last token
+
+
+def test_loss_positions_are_the_response_tokens_only(tok):
+    ex = sft_example(tok, "def f(x):\n", "    return x + 1\n", max_seq_len=64, chat=False)
+    pad = TokenExample([tok.bos_token_id, 5, 6], [IGNORE_INDEX, 5, 6])  # shorter row: padded
+    batch = collate([ex, pad], tok.pad_token_id)
+    keep_BT, targets_N = next_token_targets(batch["labels"])
+    n_prompt = sum(label == IGNORE_INDEX for label in ex.labels)
+    response = ex.input_ids[n_prompt:]
+    # Row 0: the position before each response token predicts it; nothing else is kept.
+    assert keep_BT[0].nonzero().flatten().tolist() == list(
+        range(n_prompt - 1, len(ex.input_ids) - 1)
+    )
+    assert keep_BT[1].nonzero().flatten().tolist() == [0, 1]  # padding positions dropped
+    assert targets_N.tolist() == [*response, 5, 6]
+
+
+def test_selected_logits_give_the_full_logits_loss(tok):
+    model = build_tiny_model(tok, 32, 2, 4, 64, max_seq_len=64, seed=0)
+    examples = [
+        sft_example(tok, p, r, 64, chat=False)
+        for p, r in [("def f(x):\n", "  return x\n"), ("a", "b c")]
+    ]
+    batch = collate(examples, tok.pad_token_id)
+    full = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    keep_BT, targets_N = next_token_targets(batch["labels"])
+    kept = model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep_BT
+    ).logits
+    assert kept.shape == (int(keep_BT.sum()), len(tok))
+    selected = torch.nn.functional.cross_entropy(kept, targets_N, reduction="sum")
+    assert torch.allclose(selected, token_loss_sum(full, batch["labels"]), rtol=1e-5)
 
 
 def test_chat_template_masks_everything_before_the_assistant_reply(tok):

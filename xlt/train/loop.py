@@ -68,18 +68,23 @@ class TrainSettings:
             raise ValueError(f"save_every={self.save_every}; use 0 for no checkpoints")
 
 
-def token_loss_sum(logits_BTV: torch.Tensor, labels_BT: torch.Tensor) -> torch.Tensor:
-    """Summed next-token cross-entropy over positions whose label is not IGNORE_INDEX (fp32).
+def next_token_targets(labels_BT: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positions that predict a loss-carrying token, and those tokens.
 
-    The labels are shifted left (not the logits), so the logits are not copied.
+    Returns keep_BT (bool: position t predicts labels[t+1], which is not IGNORE_INDEX) and
+    targets_N = the predicted labels at the kept positions, in row-major order.
     """
     next_labels_BT = F.pad(labels_BT[:, 1:], (0, 1), value=IGNORE_INDEX)
-    return F.cross_entropy(
-        logits_BTV.flatten(0, 1).float(),
-        next_labels_BT.flatten(),
-        ignore_index=IGNORE_INDEX,
-        reduction="sum",
-    )
+    keep_BT = next_labels_BT != IGNORE_INDEX
+    return keep_BT, next_labels_BT[keep_BT]
+
+
+def token_loss_sum(logits_BTV: torch.Tensor, labels_BT: torch.Tensor) -> torch.Tensor:
+    """Summed next-token cross-entropy over positions whose next label is not IGNORE_INDEX
+    (fp32), from logits at every position. The loop computes the same sum from logits of the
+    kept positions only (see `_train_step`); this full-logits form is the reference."""
+    keep_BT, targets_N = next_token_targets(labels_BT)
+    return F.cross_entropy(logits_BTV[keep_BT].float(), targets_N, reduction="sum")
 
 
 class CausalLMTrainer:
@@ -193,12 +198,16 @@ class CausalLMTrainer:
                 [self.examples[i] for i in self.order.indices(micro_step, rank())], self.pad_id
             )
             batch = {k: v.to(engine.device) if v is not None else None for k, v in batch.items()}
-            logits = engine(
+            # The LM head runs only where a loss is taken (not on prompt or padding positions):
+            # transformers slices the hidden states with the boolean mask, giving logits_NV.
+            keep_BT, targets_N = next_token_targets(batch["labels"])
+            logits_NV = engine(
                 input_ids=batch["input_ids"],
                 attention_mask=batch["attention_mask"],
                 use_cache=False,
+                logits_to_keep=keep_BT,
             ).logits
-            micro_loss = token_loss_sum(logits, batch["labels"])
+            micro_loss = F.cross_entropy(logits_NV.float(), targets_N, reduction="sum")
             engine.backward(micro_loss * scale)
             loss_sum += micro_loss.detach().float().cpu()
             if micro_step < first + gas - 1:
