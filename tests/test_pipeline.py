@@ -45,6 +45,7 @@ def test_a_finished_stage_is_reused_and_recomputed_when_an_input_changes(tmp_pat
     assert second.run("sft", stage, {"lr": 0.1}, {"data": data}) == sft
     assert runs(counter) == 2
     assert [u["reused"] for u in second.used] == [True, True]
+    assert second.run("data", stage, {"n": 1}).reused and not data.reused
 
     # Changing the upstream config changes the downstream key: both rerun.
     data2 = second.run("data", stage, {"n": 2})

@@ -38,6 +38,7 @@ class Artifact:
     stage: str
     key: str
     path: Path
+    reused: bool = field(default=False, compare=False)  # taken from the cache, not computed now
 
 
 @dataclass
@@ -94,7 +95,6 @@ class Pipeline:
         inputs = dict(inputs or {})
         key = stage_key(stage, {**config, "seed": seed}, inputs)
         folder = Path(self.artifacts_dir) / stage / key
-        artifact = Artifact(stage, key, folder)
         started = time.perf_counter()
         reused = is_done(folder)
         if not reused:
@@ -103,6 +103,7 @@ class Pipeline:
                 reused = is_done(folder)  # another job may have finished it while we waited
                 if not reused:
                     self._produce(stage, fn, config, inputs, folder, seed)
+        artifact = Artifact(stage, key, folder, reused=reused)
         self.used.append(
             {
                 "label": label or stage,

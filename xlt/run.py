@@ -27,7 +27,7 @@ from xlt.config import XltConfig
 from xlt.pipeline import Pipeline
 from xlt.stages import StageUnavailable, load_stage
 from xlt.study import planned_stages, run_study
-from xlt.tracking import JsonlTracker
+from xlt.tracking.factory import make_tracker
 
 log = logging.getLogger("xlt.run")
 
@@ -71,7 +71,16 @@ def main(dict_cfg: DictConfig) -> None:
 
     resolved = OmegaConf.to_container(dict_cfg, resolve=True)
     (run_dir / "config.json").write_text(json.dumps(resolved, indent=2))
-    tracker = JsonlTracker(run_dir / "metrics.jsonl")
+    tracking = cfg.tracking
+    tracker = make_tracker(
+        tracking.backend,
+        run_dir,
+        project=tracking.project,
+        entity=tracking.entity,
+        mode=tracking.mode,
+        group=tracking.group,
+        config=resolved,
+    )
     pipeline = Pipeline(artifacts_dir=Path(cfg.artifacts_dir), cfg=cfg, tracker=tracker)
     started = time.perf_counter()
     try:

@@ -18,6 +18,7 @@ from typing import Any
 from xlt.config import XltConfig
 from xlt.pipeline import Artifact, Pipeline
 from xlt.stages import load_stage
+from xlt.stages.evaluate import log_to_tracker
 
 DATA_STAGE_BY_KIND = {"micro": "data", "codeforces": "data_paper"}
 
@@ -154,4 +155,7 @@ def _evaluate(
         "execution": _execution(cfg),
         "rollout": asdict(cfg.rollout),
     }
-    return pipeline.run("evaluate", fn, config, inputs, seed=cfg.seed, label=label)
+    artifact = pipeline.run("evaluate", fn, config, inputs, seed=cfg.seed, label=label)
+    if artifact.reused:  # the stage did not run, so its metrics are not in this run's log yet
+        log_to_tracker(pipeline.tracker, artifact.path)
+    return artifact
