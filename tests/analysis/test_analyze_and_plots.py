@@ -11,14 +11,12 @@ from xlt.analysis import (
     LAYER_METRICS,
     ParallelProgram,
     analyze_programs,
-    compare_checkpoints,
-    discover_runs,
     plot_analyses,
     read_analysis,
     tracker_metrics,
     write_analysis,
 )
-from xlt.analysis.compare import checkpoint_label, main
+from xlt.analysis.compare import checkpoint_label, compare_checkpoints, discover_runs, main
 from xlt.tracking import JsonlTracker, read_jsonl_log
 
 

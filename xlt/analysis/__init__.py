@@ -9,7 +9,9 @@ silhouette by problem vs by language. See docs/analysis.md.
 - `hidden_states`: batched per-layer pooled hidden states (CPU or one GPU)
 - `metrics`: pure metric functions on embedding arrays
 - `analyze`: one checkpoint -> analysis.json (+ tracker metrics)
-- `plots`, `compare`: one PNG per metric, layer on the x axis, one line per checkpoint
+- `plots`: one PNG per metric, layer on the x axis, one line per checkpoint
+- `compare` (import it from `xlt.analysis.compare`; it is also `python -m xlt.analysis.compare`):
+  the checkpoint comparison from analysis.json files or run folders
 """
 
 from xlt.analysis.analyze import (
@@ -19,7 +21,6 @@ from xlt.analysis.analyze import (
     tracker_metrics,
     write_analysis,
 )
-from xlt.analysis.compare import compare_checkpoints, discover_runs
 from xlt.analysis.hidden_states import PooledStates, pooled_hidden_states
 from xlt.analysis.plots import plot_analyses
 from xlt.analysis.programs import (
@@ -36,8 +37,6 @@ __all__ = [
     "PooledStates",
     "analyze_programs",
     "benchmark_programs",
-    "compare_checkpoints",
-    "discover_runs",
     "plot_analyses",
     "pooled_hidden_states",
     "programs_from_problems",

@@ -69,6 +69,10 @@ METRIC_STYLES: dict[str, MetricStyle] = {
 }
 
 
+LINESTYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
 def plot_analyses(
     analyses: Mapping[str, dict[str, Any]],
     out_dir: str | Path,
@@ -126,13 +130,17 @@ def _draw(ax, analyses: Mapping[str, dict[str, Any]], metric: str, *, legend: bo
     for index, (label, analysis) in enumerate(analyses.items()):
         layers = [entry["layer"] for entry in analysis["layers"]]
         values = [_nan_if_none(entry.get(metric)) for entry in analysis["layers"]]
+        # Checkpoints often coincide (an RL run that barely moved the weights): each
+        # later line is thinner, dashed differently and marked differently, so a line
+        # drawn over another still shows both.
         ax.plot(
             layers,
             values,
-            marker="o",
-            markersize=4,
-            linewidth=2,
-            color=colors[index % 10],
+            color=colors[index % len(colors)],
+            linestyle=LINESTYLES[index % len(LINESTYLES)],
+            linewidth=max(3.0 - 0.6 * index, 1.2),
+            marker=MARKERS[index % len(MARKERS)],
+            markersize=max(7.0 - 1.2 * index, 3.5),
             label=label,
         )
         if metric == "retrieval_acc":
