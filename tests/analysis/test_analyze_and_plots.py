@@ -39,6 +39,15 @@ def test_analysis_has_every_layer_and_metric(analysis, tiny_model):
     assert analysis["throughput"]["programs_per_s"] > 0
 
 
+def test_center_is_recorded_and_changes_cosines(
+    tiny_model, tiny_tokenizer, tiny_programs, analysis
+):
+    programs = [ParallelProgram(task, lang, text) for (task, lang), text in tiny_programs.items()]
+    centred = analyze_programs(tiny_model, tiny_tokenizer, programs, center=True)
+    assert centred["center"] is True and analysis["center"] is False
+    assert centred["layers"][-1]["cosine_unmatched"] < analysis["layers"][-1]["cosine_unmatched"]
+
+
 def test_json_round_trip_stores_nan_as_null(analysis, tmp_path):
     analysis = json.loads(json.dumps(analysis))
     analysis["layers"][0]["silhouette_problem"] = math.nan

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from xlt.analysis.metrics import (
+    center_rows,
     cosine_matrix,
     matched_unmatched_cosine,
     representation_metrics,
@@ -147,3 +148,15 @@ def test_bad_inputs_raise_with_a_reason():
         representation_metrics(x, ["a", "b", "c"], ["py", "py", "py"])
     with pytest.raises(ValueError, match="one task label"):
         retrieval_accuracy(x, ["a"], x, ["a", "b", "c"])
+
+
+def test_centering_removes_a_shared_direction():
+    x, tasks, languages = _synthetic(problem_weight=1.0, language_weight=0.0)
+    shared = 50.0 * np.linalg.qr(np.random.default_rng(3).normal(size=(x.shape[1], 1)))[0][:, 0]
+    raw = representation_metrics(x + shared, tasks, languages)
+    assert raw["cosine_unmatched"] > 0.99  # the shared direction swamps everything
+    centred = representation_metrics(center_rows(x + shared), tasks, languages)
+    # Centred orthonormal problem vectors: cos(u_p - m, u_q - m) = -1/(N-1) for p != q.
+    assert centred["cosine_matched"] == pytest.approx(1.0, abs=1e-9)
+    assert centred["cosine_unmatched"] == pytest.approx(-1 / (NUM_TASKS - 1), abs=1e-9)
+    assert centred["retrieval_acc"] == 1.0

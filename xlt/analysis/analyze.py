@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from xlt.analysis.hidden_states import pooled_hidden_states
-from xlt.analysis.metrics import representation_metrics
+from xlt.analysis.metrics import center_rows, representation_metrics
 from xlt.analysis.programs import ParallelProgram
 
 SCHEMA_VERSION = 1
@@ -81,8 +81,6 @@ def analyze_programs(
         model, tokenizer, texts, pooling=pooling, batch_size=batch_size, max_tokens=max_tokens
     )
     states_LND = pooled.states_LND
-    if center:
-        states_LND = states_LND - states_LND.mean(axis=1, keepdims=True)
     if embeddings_path is not None:
         np.savez_compressed(
             embeddings_path,
@@ -92,6 +90,8 @@ def analyze_programs(
         )
     layers = []
     for layer, states_ND in enumerate(states_LND):
+        if center:
+            states_ND = center_rows(states_ND)
         layers.append({"layer": layer, **representation_metrics(states_ND, tasks, languages)})
     return _json_safe(
         {

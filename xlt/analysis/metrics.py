@@ -40,6 +40,16 @@ def normalize_rows(x_ND: np.ndarray) -> np.ndarray:
     return x_ND / np.where(norm_N1 > 0, norm_N1, 1.0)
 
 
+def center_rows(x_ND: np.ndarray) -> np.ndarray:
+    """Subtract the mean row: removes a direction shared by every embedding.
+
+    Trained LMs' hidden states share a large common component that pushes every
+    cosine towards 1; after centring, cosines measure where programs differ.
+    """
+    x_ND = np.asarray(x_ND, dtype=np.float64)
+    return x_ND - x_ND.mean(axis=0, keepdims=True)
+
+
 def cosine_matrix(a_ND: np.ndarray, b_MD: np.ndarray) -> np.ndarray:
     """Cosine similarity of every row of `a` with every row of `b`: shape [N, M]."""
     return normalize_rows(a_ND) @ normalize_rows(b_MD).T
