@@ -82,7 +82,9 @@ def test_killed_and_resumed_run_matches_step_for_step(
     assert len(resumed) == 2  # steps 3 and 4, from the step-2 checkpoint
     for mine, theirs in zip(resumed, straight[2:], strict=True):
         for key, value in theirs.items():
-            if not key.startswith("time/"):
+            if key == "rl/rollout_logp_abs_diff":  # float noise of HF generate's KV-cache path
+                assert mine[key] == pytest.approx(value, abs=1e-6), key
+            elif not key.startswith("time/"):
                 assert mine[key] == value, key
     for name, tensor in _final_weights(trainer).items():
         assert torch.equal(tensor, expected_weights[name]), name
