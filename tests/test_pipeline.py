@@ -129,3 +129,46 @@ def test_a_failing_stage_leaves_no_done_marker(tmp_path):
         pipeline.run("sft", broken, {})
     folders = [p for p in (tmp_path / "artifacts" / "sft").iterdir() if p.is_dir()]
     assert folders and not (folders[0] / DONE).exists()
+
+
+def _rank_process(artifacts_dir: str, log: str, rank: int, collective: bool) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="29999", TORCHELASTIC_RUN_ID="t1")
+
+    def run(ctx: StageContext) -> None:
+        with open(log, "a") as f:
+            f.write(f"{rank}\n")
+        if collective:  # like a DeepSpeed collective: wait until both ranks are in
+            deadline = time.time() + 20
+            while len(Path(log).read_text().split()) < 2 and time.time() < deadline:
+                time.sleep(0.05)
+
+    pipeline = Pipeline(Path(artifacts_dir), cfg=None, tracker=None, rank=rank, world_size=2)
+    pipeline.run("sft", run, {"lr": 1}, collective=collective)
+
+
+@pytest.mark.parametrize(("collective", "expected_runs"), [(True, ["0", "1"]), (False, None)])
+def test_multi_rank_launch_runs_collective_stages_on_every_rank_once(
+    tmp_path, collective, expected_runs
+):
+    log = tmp_path / "ranks"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_rank_process, args=(str(tmp_path / "a"), str(log), rank, collective))
+        for rank in (1, 0)  # rank 1 first: it must wait for rank 0's claim
+    ]
+    for proc in procs:
+        proc.start()
+        time.sleep(0.3)
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    ran = sorted(log.read_text().split())
+    if collective:
+        assert ran == expected_runs  # both ranks ran the stage, each once
+    else:
+        assert len(ran) == 1  # one rank produced, the other reused
+    [folder] = [p for p in (tmp_path / "a" / "sft").iterdir() if p.is_dir()]
+    assert (folder / DONE).is_file() and not (folder / "CLAIM").exists()
+    # A later single-process run reuses it.
+    again = Pipeline(tmp_path / "a", cfg=None, tracker=None).run("sft", None, {"lr": 1})
+    assert again.reused

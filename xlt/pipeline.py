@@ -13,6 +13,11 @@
   complete checkpoint; stages overwrite whatever else they find there.
 - A file lock per key makes concurrent jobs (sweep members, SLURM tasks on a
   shared filesystem) wait for one producer instead of racing.
+- Under a multi-process launch (`deepspeed`, `torchrun`), a *collective* stage
+  (training) runs on every rank of the launch together: rank 0 takes the lock
+  and writes a claim naming the launch, the other ranks join when they see it,
+  and only rank 0 writes the markers. Other stages run on whichever rank takes
+  the lock first; the rest wait and reuse its result.
 
 Every run records which artifacts it used (`artifacts.json` in the run folder).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +36,9 @@ from typing import Any
 from filelock import FileLock
 
 DONE = "DONE"
+CLAIM = "CLAIM"  # which multi-process launch is producing a collective stage
 KEY_LENGTH = 16
+CLAIM_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,11 +77,21 @@ def is_done(folder: Path) -> bool:
     return (folder / DONE).is_file()
 
 
+def launch_id() -> str:
+    """Identifies this multi-process launch: the same on every rank, new for each launch."""
+    env = os.environ
+    run_id = env.get("TORCHELASTIC_RUN_ID", "none")
+    address = f"{env.get('MASTER_ADDR', '')}:{env.get('MASTER_PORT', '')}"
+    return f"{run_id}@{address}@{env.get('SLURM_JOB_ID', '')}"
+
+
 @dataclass
 class Pipeline:
     artifacts_dir: Path
     cfg: Any
     tracker: Any
+    rank: int = 0
+    world_size: int = 1
     used: list[dict[str, Any]] = field(default_factory=list)
 
     def run(
@@ -85,12 +103,14 @@ class Pipeline:
         *,
         seed: int = 0,
         label: str | None = None,
+        collective: bool = False,
     ) -> Artifact:
         """Run `fn` unless its artifact is already complete; return the artifact either way.
 
         `seed` is part of the key and is what the stage sees as `ctx.seed`. `label`
         names this use in the run's record (the same stage can serve twice, e.g.
-        evaluation before and after RL).
+        evaluation before and after RL). `collective`: every rank of a multi-process
+        launch must run `fn` together (DeepSpeed training).
         """
         inputs = dict(inputs or {})
         key = stage_key(stage, {**config, "seed": seed}, inputs)
@@ -99,10 +119,21 @@ class Pipeline:
         reused = is_done(folder)
         if not reused:
             folder.parent.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(folder) + ".lock"):
-                reused = is_done(folder)  # another job may have finished it while we waited
-                if not reused:
-                    self._produce(stage, fn, config, inputs, folder, seed)
+            if collective and self.world_size > 1 and self.rank != 0:
+                reused = self._join_claim(folder)
+                if not reused:  # rank 0 writes the markers
+                    self._produce(stage, fn, config, inputs, folder, seed, writer=False)
+            else:
+                with FileLock(str(folder) + ".lock"):
+                    reused = is_done(folder)  # another job may have finished it while we waited
+                    if not reused:
+                        claim = collective and self.world_size > 1
+                        if claim:
+                            folder.mkdir(parents=True, exist_ok=True)
+                            (folder / CLAIM).write_text(launch_id())
+                        self._produce(stage, fn, config, inputs, folder, seed)
+                        if claim:
+                            (folder / CLAIM).unlink(missing_ok=True)
         artifact = Artifact(stage, key, folder, reused=reused)
         self.used.append(
             {
@@ -116,6 +147,18 @@ class Pipeline:
         )
         return artifact
 
+    def _join_claim(self, folder: Path) -> bool:
+        """Non-zero ranks: wait until rank 0 claims the stage for this launch (then join it,
+        returning False) or some job finishes it (returning True: reuse)."""
+        me = launch_id()
+        while True:
+            if is_done(folder):
+                return True
+            claim = folder / CLAIM
+            if claim.is_file() and claim.read_text() == me:
+                return False
+            time.sleep(CLAIM_POLL_S)
+
     def _produce(
         self,
         stage: str,
@@ -124,6 +167,8 @@ class Pipeline:
         inputs: Mapping[str, Artifact],
         folder: Path,
         seed: int,
+        *,
+        writer: bool = True,
     ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         record = {
@@ -132,7 +177,8 @@ class Pipeline:
             "seed": seed,
             "inputs": {n: str(a.path) for n, a in inputs.items()},
         }
-        (folder / "stage.json").write_text(json.dumps(record, indent=2, default=str))
+        if writer:
+            (folder / "stage.json").write_text(json.dumps(record, indent=2, default=str))
         started = time.perf_counter()
         ctx = StageContext(
             cfg=self.cfg,
@@ -142,6 +188,8 @@ class Pipeline:
             seed=seed,
         )
         fn(ctx)
+        if not writer:
+            return
         done = {
             "stage": stage,
             "seconds": round(time.perf_counter() - started, 3),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,11 +24,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
+from xlt.analysis.compare import compare_checkpoints, discover_runs
 from xlt.config import XltConfig
 from xlt.pipeline import Pipeline
 from xlt.stages import StageUnavailable, load_stage
+from xlt.stages.rl import preflight as rl_preflight
 from xlt.study import planned_stages, run_study
-from xlt.tracking.factory import make_tracker
+from xlt.tracking import NullTracker, make_tracker
 
 log = logging.getLogger("xlt.run")
 
@@ -65,14 +68,44 @@ def main(dict_cfg: DictConfig) -> None:
     try:
         cfg = build_config(dict_cfg)
         check_stages(cfg)
+        if cfg.rl.algorithm != "none":
+            rl_preflight(cfg)  # the source language's toolchain, before any training
     except (ValueError, StageUnavailable) as error:
         print(f"xlt: {error}", file=sys.stderr)
         sys.exit(2)
 
+    # Under `deepspeed`/`torchrun` every rank runs this; rank 0 alone writes the run's files.
+    rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     resolved = OmegaConf.to_container(dict_cfg, resolve=True)
+    tracker = open_tracker(cfg, run_dir, resolved) if rank == 0 else NullTracker()
+    pipeline = Pipeline(
+        artifacts_dir=Path(cfg.artifacts_dir),
+        cfg=cfg,
+        tracker=tracker,
+        rank=rank,
+        world_size=world_size,
+    )
+    started = time.perf_counter()
+    try:
+        artifacts = run_study(cfg, pipeline)
+        if rank == 0:
+            summary = {role: str(art.path) for role, art in artifacts.items()}
+            (run_dir / "run.json").write_text(
+                json.dumps({"setting": setting_of(cfg), "artifacts": summary}, indent=2)
+            )
+            if cfg.analysis.enabled:  # base vs SFT vs RL, one plot per metric
+                compare_checkpoints(discover_runs(run_dir), run_dir / "analysis", tracker=tracker)
+    finally:
+        if rank == 0:
+            pipeline.write_record(run_dir)
+        tracker.close()
+    log.info("finished in %.1f s; run folder %s", time.perf_counter() - started, run_dir)
+
+
+def open_tracker(cfg: XltConfig, run_dir: Path, resolved: dict):
     (run_dir / "config.json").write_text(json.dumps(resolved, indent=2))
     tracking = cfg.tracking
-    tracker = make_tracker(
+    return make_tracker(
         tracking.backend,
         run_dir,
         project=tracking.project,
@@ -81,18 +114,6 @@ def main(dict_cfg: DictConfig) -> None:
         group=tracking.group,
         config=resolved,
     )
-    pipeline = Pipeline(artifacts_dir=Path(cfg.artifacts_dir), cfg=cfg, tracker=tracker)
-    started = time.perf_counter()
-    try:
-        artifacts = run_study(cfg, pipeline)
-        summary = {role: str(art.path) for role, art in artifacts.items()}
-        (run_dir / "run.json").write_text(
-            json.dumps({"setting": setting_of(cfg), "artifacts": summary}, indent=2)
-        )
-    finally:
-        pipeline.write_record(run_dir)
-        tracker.close()
-    log.info("finished in %.1f s; run folder %s", time.perf_counter() - started, run_dir)
 
 
 def setting_of(cfg: XltConfig) -> dict:

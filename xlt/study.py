@@ -18,7 +18,8 @@ from typing import Any
 from xlt.config import XltConfig
 from xlt.pipeline import Artifact, Pipeline
 from xlt.stages import load_stage
-from xlt.stages.evaluate import log_to_tracker
+from xlt.stages.analyze import log_to_tracker as log_analysis
+from xlt.stages.evaluate import log_to_tracker as log_evaluation
 
 DATA_STAGE_BY_KIND = {"micro": "data", "codeforces": "data_paper"}
 
@@ -59,6 +60,7 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
             {"model": asdict(cfg.model), "pretrain": asdict(cfg.pretrain), **_parallel(cfg)},
             {"data": data},
             seed=cfg.data.seed,
+            collective=True,
         )
         artifacts["base"] = base
     base_inputs = {"pretrain": base} if base is not None else {}
@@ -87,6 +89,7 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
             {"model": asdict(cfg.model), "sft": asdict(cfg.sft), **_parallel(cfg)},
             {**base_inputs, "data": mixture},
             seed=cfg.seed,
+            collective=True,
         )
         artifacts["sft"] = checkpoint
 
@@ -110,6 +113,7 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
             },
             rl_inputs,
             seed=cfg.seed,
+            collective=True,
         )
         artifacts["rl"] = trained
         artifacts["eval_post_rl"] = _evaluate(
@@ -120,16 +124,20 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
     if cfg.analysis.enabled:
         for role in ("base", "sft", "rl"):
             model = artifacts.get(role)
-            if model is None:
-                continue
-            artifacts[f"analysis_{role}"] = pipeline.run(
+            if model is None and role != "base":
+                continue  # no such checkpoint in this setting (a Hub base model has no artifact)
+            inputs = {"data": data, **({"model": model} if model is not None else {})}
+            analysis = pipeline.run(
                 "analyze",
                 stage["analyze"],
                 {"analysis": asdict(cfg.analysis), "model": asdict(cfg.model)},
-                {"model": model, "data": data},
+                inputs,
                 seed=cfg.seed,
                 label=f"analysis_{role}",
             )
+            if analysis.reused:
+                log_analysis(pipeline.tracker, analysis.path)
+            artifacts[f"analysis_{role}"] = analysis
     return artifacts
 
 
@@ -157,5 +165,5 @@ def _evaluate(
     }
     artifact = pipeline.run("evaluate", fn, config, inputs, seed=cfg.seed, label=label)
     if artifact.reused:  # the stage did not run, so its metrics are not in this run's log yet
-        log_to_tracker(pipeline.tracker, artifact.path)
+        log_evaluation(pipeline.tracker, artifact.path)
     return artifact

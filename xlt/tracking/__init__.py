@@ -6,12 +6,13 @@ with slash-separated keys (`train/loss`, `eval/micro/py/pass@1`).
 when `backend == "wandb"` (see `xlt.tracking.wandb`).
 """
 
-from xlt.tracking.base import JsonlTracker, Tracker, read_jsonl_log
+from xlt.tracking.base import JsonlTracker, NullTracker, Tracker, read_jsonl_log
 from xlt.tracking.factory import MirroredTracker, make_tracker, sweep_group
 
 __all__ = [
     "JsonlTracker",
     "MirroredTracker",
+    "NullTracker",
     "Tracker",
     "make_tracker",
     "read_jsonl_log",

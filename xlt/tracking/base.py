@@ -62,3 +62,19 @@ def read_jsonl_log(path: str | Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return records
+
+
+class NullTracker:
+    """Drops everything: for the non-zero ranks of a multi-process launch."""
+
+    def log(self, metrics: dict[str, float], step: int) -> None:
+        pass
+
+    def log_table(self, key: str, columns: list[str], rows: list[list[Any]]) -> None:
+        pass
+
+    def log_image(self, key: str, path: str | Path) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
