@@ -52,8 +52,9 @@ def check_multipl_e_negatives(executor, language, count):
     assert not [r.id for r in results if r.passed]
 
 
-# MBXP JS/TS canonical solutions are partly broken in the data (undeclared names, type errors).
-_MIN_PASS = {("mbxp", "js"): 0.6, ("mbxp", "ts"): 0.1}
+# MBXP JS/PHP/TS canonical solutions are partly broken in the data (undeclared names, wrong
+# answers, type errors): measured 85%, 88%, see docs/execution.md.
+_MIN_PASS = {("mbxp", "js"): 0.6, ("mbxp", "php"): 0.7, ("mbxp", "ts"): 0.1}
 
 
 @pytest.mark.parametrize(
