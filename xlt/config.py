@@ -223,6 +223,7 @@ class PretrainConfig:
 
     def __post_init__(self) -> None:
         _check_micro_batch(self.batch_size, self.micro_batch_size, "pretrain")
+        _check_rank_split(self.batch_size, self.micro_batch_size, "pretrain")
 
 
 @dataclass
