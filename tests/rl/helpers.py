@@ -119,7 +119,7 @@ def run_rl(model_dir: Path, out: Path, execute_async, *, zero: str = "single", *
     tokenizer = load_tokenizer(model_dir)
     value_model = reference = None
     if settings.algorithm == "ppo":
-        value_model = load_value_model(model_dir)
+        value_model = load_value_model(model_dir, seed=settings.seed)
     if settings.kl_coef > 0:
         reference = load_model(model_dir)
     tracker = JsonlTracker(out / "metrics.jsonl")

@@ -7,7 +7,13 @@ import torch
 from tests.rl.helpers import constant_problems
 from xlt.data.records import Problem
 from xlt.generation import Completion, HFGenerator, SamplingParams, stop_sequences
-from xlt.rl.rollout import build_batch, policy_forward, step_problem_indices, stops_of
+from xlt.rl.rollout import (
+    build_batch,
+    load_value_model,
+    policy_forward,
+    step_problem_indices,
+    stops_of,
+)
 
 
 def test_sampler_is_a_pure_function_of_step_covering_each_epoch():
@@ -64,3 +70,17 @@ def test_trainer_logprobs_align_with_the_generators(pretrained_dir):
     assert mask.sum() == sum(len(c.token_ids) for cs in completions for c in cs)
     assert torch.allclose(logp_BL[mask], batch.rollout_logp_BL[mask], atol=1e-4)
     assert (entropy_BL[mask] > 0).all()
+
+
+def test_critic_head_is_drawn_from_the_seed_not_the_global_rng(pretrained_dir):
+    # a resumed PPO run reproduces the uninterrupted one only if both start from one critic
+    torch.manual_seed(123)
+    first = load_value_model(pretrained_dir, seed=5)
+    after_first = torch.rand(3)
+    torch.manual_seed(456)
+    second = load_value_model(pretrained_dir, seed=5)
+    other = load_value_model(pretrained_dir, seed=6)
+    assert torch.equal(first.score.weight, second.score.weight)
+    assert not torch.equal(first.score.weight, other.score.weight)
+    torch.manual_seed(123)
+    assert torch.equal(torch.rand(3), after_first)  # the caller's RNG stream is untouched

@@ -6,10 +6,14 @@ validation tests run by default.
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+
 import pytest
 import torch
 
 from tests.rl.helpers import BASE, constant_problems, run_rl
+from xlt.rl.rollout import load_value_model
 from xlt.rl.trainer import RLSettings, RLTrainer
 from xlt.tracking import read_jsonl_log
 from xlt.train.engine import ParallelPlan
@@ -59,21 +63,7 @@ def _final_weights(trainer):
     return {k: v.detach().clone() for k, v in trainer.engine.module.state_dict().items()}
 
 
-@pytest.mark.parametrize(
-    "algorithm",
-    [
-        "grpo",
-        pytest.param(
-            "ppo",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known bug: after resume the critic's values differ from the "
-                "uninterrupted run's (rl/value_mean 0.132 vs 0.149 at step 3); the value "
-                "engine's checkpoint load is suspected",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("algorithm", ["grpo", "ppo"])
 def test_killed_and_resumed_run_matches_step_for_step(
     pretrained_dir, execute_async, tmp_path, monkeypatch, algorithm
 ):
@@ -104,6 +94,38 @@ def test_killed_and_resumed_run_matches_step_for_step(
         assert torch.equal(tensor, expected_weights[name]), name
     logged = [r["step"] for r in read_jsonl_log(tmp_path / "resumed" / "metrics.jsonl")]
     assert logged == [1, 2, 3, 3, 4]  # step 3 ran twice: killed before its checkpoint
+
+
+def test_ppo_resume_raises_when_the_critic_checkpoint_is_missing_or_unreadable(
+    pretrained_dir, tmp_path
+):
+    from xlt.models import load_model, load_tokenizer
+
+    def set_up(save: bool = False):
+        trainer = RLTrainer(
+            load_model(pretrained_dir), load_tokenizer(pretrained_dir), constant_problems(),
+            replace(BASE, algorithm="ppo"), ParallelPlan(), ckpt_dir=tmp_path, tracker=None,
+            value_model=load_value_model(pretrained_dir),
+        )  # fmt: skip
+        try:
+            trainer.setup()
+            if save:
+                trainer.save_checkpoint()  # step 0: a policy checkpoint and its critic twin
+        finally:
+            trainer.cleanup()
+
+    set_up(save=True)
+    set_up()  # intact: resumes
+    critic = tmp_path / "value" / "step_000000"
+    weights = list(critic.glob("*model_states.pt"))
+    assert weights
+    for states in weights:  # still marked complete, weights gone
+        states.unlink()
+    with pytest.raises(RuntimeError, match="could not load the critic checkpoint"):
+        set_up()
+    shutil.rmtree(critic)  # no critic checkpoint at all
+    with pytest.raises(RuntimeError, match="no complete critic checkpoint"):
+        set_up()
 
 
 def test_settings_and_models_are_checked_before_work(pretrained_dir):

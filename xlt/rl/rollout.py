@@ -121,15 +121,26 @@ def policy_forward(
     return _shift_right(logp_BL), _shift_right(entropy_BL)
 
 
-def load_value_model(path: str | Path, revision: str | None = None):
-    """The PPO critic: the checkpoint's transformer with a fresh scalar head, no dropout."""
+def load_value_model(path: str | Path, revision: str | None = None, seed: int = 0):
+    """The PPO critic: the checkpoint's transformer with a fresh scalar head, no dropout.
+
+    The fresh head is drawn from `seed`, not from the global RNG: otherwise two runs with the
+    same settings (an uninterrupted one, and a killed one that is later resumed) start from
+    different critics, and the resumed run cannot reproduce the uninterrupted one. The caller's
+    RNG state is left as it was.
+    """
     from transformers import AutoConfig, AutoModelForTokenClassification
 
     config = AutoConfig.from_pretrained(str(path), revision=revision, num_labels=1)
     config.classifier_dropout = 0.0  # deterministic values; the policy has no dropout either
-    return AutoModelForTokenClassification.from_pretrained(
-        str(path), revision=revision, config=config, dtype=torch.float32
-    )
+    cuda = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        if cuda:  # in case the head is initialised on the GPU (zero.Init may build it there)
+            torch.cuda.manual_seed(seed)
+        return AutoModelForTokenClassification.from_pretrained(
+            str(path), revision=revision, config=config, dtype=torch.float32
+        )
 
 
 def value_forward(

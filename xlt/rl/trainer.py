@@ -35,7 +35,12 @@ from xlt.rl.rollout import (
     stops_of,
     value_forward,
 )
-from xlt.train.checkpoint import load_latest_checkpoint, save_checkpoint, step_dir_name
+from xlt.train.checkpoint import (
+    DONE_MARKER,
+    load_latest_checkpoint,
+    save_checkpoint,
+    step_dir_name,
+)
 from xlt.train.engine import (
     ParallelPlan,
     deepspeed_config,
@@ -166,10 +171,30 @@ class RLTrainer:
         resumed = load_latest_checkpoint(self.engine, self.ckpt_dir / "policy")
         if resumed is not None:
             self.step, _ = resumed
-            if self.value_engine is not None:  # saved before the policy: has this step too
-                self.value_engine.load_checkpoint(
-                    str(self.ckpt_dir / "value"), tag=step_dir_name(self.step)
-                )
+            if self.value_engine is not None:
+                self._load_critic(self.step)
+
+    def _load_critic(self, step: int) -> None:
+        """The critic's checkpoint of the policy's step; it is saved before the policy's, so
+        a missing or unreadable one means the checkpoint folder is damaged: raise, never go on
+        with a fresh critic."""
+        folder = self.ckpt_dir / "value" / step_dir_name(step)
+        if not (folder / DONE_MARKER).exists():
+            raise RuntimeError(
+                f"the policy checkpoint of step {step} has no complete critic checkpoint at "
+                f"{folder}; PPO cannot resume without it: delete {self.ckpt_dir} to start over"
+            )
+        try:
+            load_path, _ = self.value_engine.load_checkpoint(
+                str(folder.parent), tag=folder.name,
+                load_optimizer_states=True, load_lr_scheduler_states=True,
+            )  # fmt: skip
+        except Exception as error:  # DeepSpeed asserts (bare) when the weights file is gone
+            raise RuntimeError(
+                f"could not load the critic checkpoint in {folder}: {error!r}"
+            ) from error
+        if load_path is None:
+            raise RuntimeError(f"DeepSpeed could not load the critic checkpoint in {folder}")
 
     def _frozen_engine(self, model):
         """The KL reference: no optimizer; sharded like the policy only under ZeRO-3."""
