@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from xlt.analysis.compare import compare_checkpoints, discover_runs
 from xlt.config import XltConfig
 from xlt.pipeline import Pipeline
+from xlt.report import log_report, make_report
 from xlt.stages import StageUnavailable, load_stage
 from xlt.stages.rl import preflight as rl_preflight
 from xlt.study import planned_stages, run_study
@@ -93,6 +94,8 @@ def main(dict_cfg: DictConfig) -> None:
             (run_dir / "run.json").write_text(
                 json.dumps({"setting": setting_of(cfg), "artifacts": summary}, indent=2)
             )
+            # This run's rows of the transfer matrix (a sweep's: python -m xlt.report <sweep>).
+            log_report(make_report(run_dir, num_bootstrap=cfg.eval.bootstrap_samples), tracker)
             if cfg.analysis.enabled:  # base vs SFT vs RL, one plot per metric
                 compare_checkpoints(discover_runs(run_dir), run_dir / "analysis", tracker=tracker)
     finally:
