@@ -110,7 +110,7 @@ def run(ctx: StageContext) -> None:
         )
         value_model = None
         if settings.algorithm == "ppo":  # critic initialised from the policy, fresh scalar head
-            value_model = load_value_model(model_dir, revision=revision)
+            value_model = load_value_model(model_dir, revision=revision, seed=ctx.seed)
     trainer = RLTrainer(
         policy, tokenizer, problems, settings, plan,
         ckpt_dir=ctx.out / "checkpoints", tracker=ctx.tracker,
