@@ -363,7 +363,9 @@ class RLConfig:
         if not (0 <= self.clip_low < 1 and self.clip_high >= 0):
             raise ValueError("rl.clip_low must lie in [0, 1) and rl.clip_high be >= 0")
         if self.algorithm == "ppo" and self.keep_last < 2:
-            raise ValueError("rl.keep_last must be >= 2 for PPO (policy and critic are saved in turn)")
+            raise ValueError(
+                "rl.keep_last must be >= 2 for PPO (policy and critic are saved in turn)"
+            )
 
     @property
     def needs_reference_model(self) -> bool:
