@@ -44,9 +44,6 @@ fi
 
 npm_root="$(npm root -g)"
 npm_missing=()
-for pair in "${COMMANDS[@]}"; do
-  command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
-done
 for package in "${NPM_PACKAGES[@]}"; do
   [ -d "$npm_root/${package%@*}" ] || npm_missing+=("$package")
 done
