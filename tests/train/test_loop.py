@@ -10,10 +10,11 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from tests.train import tiny
+from xlt.config import PretrainConfig, SFTConfig
 from xlt.models import save_model
 from xlt.paths import REPO_ROOT
 from xlt.train.engine import ParallelPlan
-from xlt.train.loop import CausalLMTrainer
+from xlt.train.loop import CausalLMTrainer, TrainSettings
 
 
 class ListTracker:
@@ -127,3 +128,10 @@ def test_other_presets_match_zero0(tok, tmp_path, parallel):
     _, reference, _ = _run(tok, "single", tmp_path / "ref", steps=4)
     _, losses, _ = _run(tok, parallel, tmp_path / parallel, steps=4)
     assert max(abs(reference[s] - losses[s]) for s in reference) < 1e-4
+
+
+def test_train_settings_from_stage_configs():
+    sft = TrainSettings.from_stage_config(SFTConfig(lr=5e-4, seq_len=128, min_lr_ratio=0.3), seed=7)
+    assert (sft.lr, sft.max_seq_len, sft.min_lr_ratio, sft.seed) == (5e-4, 128, 0.3, 7)
+    pre = TrainSettings.from_stage_config(PretrainConfig(max_steps=9, save_every=3), seed=1)
+    assert (pre.max_steps, pre.save_every, pre.min_lr_ratio) == (9, 3, 0.1)

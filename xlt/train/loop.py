@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -66,6 +66,15 @@ class TrainSettings:
             raise ValueError(f"max_steps={self.max_steps} and lr={self.lr} must be positive")
         if self.save_every < 0:
             raise ValueError(f"save_every={self.save_every}; use 0 for no checkpoints")
+
+    @classmethod
+    def from_stage_config(cls, cfg, seed: int) -> TrainSettings:
+        """From a `PretrainConfig` or `SFTConfig`: same field names, `seq_len` -> `max_seq_len`.
+
+        Fields the stage config lacks keep their defaults (pretraining has no `min_lr_ratio`).
+        """
+        shared = {f.name: getattr(cfg, f.name) for f in fields(cls) if hasattr(cfg, f.name)}
+        return cls(**shared, max_seq_len=cfg.seq_len, seed=seed)
 
 
 def next_token_targets(labels_BT: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
