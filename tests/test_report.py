@@ -180,3 +180,52 @@ def test_wandb_offline_run_holds_the_table_and_heatmap(sweep, tmp_path):
         expected = list(csv.reader(handle))
     assert table["columns"] == expected[0] and len(table["data"]) == len(expected) - 1
     assert image_file.read_bytes() == paths["heatmap"].read_bytes()
+
+
+def _add_run(sweep_dir, name, mixture, source, pre, skill, rng):
+    """A finished run of RL in `source` after `mixture` SFT, its post-RL skills `skill`."""
+    config = _config(mixture, source)
+    artifacts = sweep_dir.parent.parent.parent / "artifacts" / "evaluate"
+    post = _write_eval(artifacts / f"post_{mixture}_{source}", config, "post_rl", skill, rng)
+    run_dir = sweep_dir / name
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps(config))
+    run = {"artifacts": {"eval_pre_rl": str(pre), "eval_post_rl": str(post)}}
+    (run_dir / "run.json").write_text(json.dumps(run))
+
+
+def _contrasts(path):
+    with open(path) as handle:
+        return {(r["rl"], r["other"], r["language"]): r for r in csv.DictReader(handle)}
+
+
+def test_contrast_is_the_difference_of_rl_deltas_between_mixtures(sweep):
+    # RL in py after multilingual SFT: py rises as after Parallel-SFT, but js collapses.
+    rng = np.random.default_rng(1)
+    artifacts = sweep.parent.parent.parent / "artifacts" / "evaluate"
+    base = {"py": 0.3, "js": 0.3, "lua": 0.2}
+    pre = _write_eval(artifacts / "pre_multi", _config("multilingual", "py"), "pre_rl", base, rng)
+    _add_run(sweep, "9_multi", "multilingual", "py", pre, {**base, "py": 0.6, "js": 0.0}, rng)
+
+    paths = report.make_report(sweep, num_bootstrap=300)
+    contrasts = _contrasts(paths["contrast"])
+    assert set(contrasts) == {("GRPO py", "SFT multilingual", lang) for lang in LANGUAGES}
+    cells = _cells(paths["csv"])
+    for language in LANGUAGES:  # ΔΔ is the parallel delta minus the multilingual one
+        c = contrasts[("GRPO py", "SFT multilingual", language)]
+        expected = float(cells[("SFT parallel + GRPO py", language)]["delta"]) - float(
+            cells[("SFT multilingual + GRPO py", language)]["delta"]
+        )
+        assert float(c["delta_delta"]) == pytest.approx(expected, abs=1e-9)
+        assert float(c["ci_low"]) <= float(c["delta_delta"]) <= float(c["ci_high"])
+    js = contrasts[("GRPO py", "SFT multilingual", "js")]
+    assert float(js["ci_low"]) > 0.15  # js lost ~0.3 only after multilingual SFT
+    py = contrasts[("GRPO py", "SFT multilingual", "py")]
+    assert float(py["ci_low"]) < 0 < float(py["ci_high"])  # the same source gain after both
+    assert "Does RL transfer better after Parallel-SFT?" in paths["markdown"].read_text()
+
+
+def test_no_contrast_without_a_second_mixture(sweep):
+    paths = report.make_report(sweep, num_bootstrap=100)
+    assert "contrast" not in paths and not (sweep / "report" / "contrast.csv").exists()
+    assert "Does RL transfer better" not in paths["markdown"].read_text()

@@ -14,7 +14,9 @@ Finds, under DIR (following links):
 
 Writes `DIR/report/` (or `--out`): `matrix.csv` (long format, one line per row x
 language x subset, with the per-problem files behind each cell), `matrix.md`,
-`heatmap.png` (common task subset) and `heatmap_full.png`. Every number is
+`heatmap.png` (common task subset), `heatmap_full.png`, and, when a sweep has the
+same RL after Parallel-SFT and after another mixture, `contrast.csv`: the
+difference of their RL deltas per language (`xlt.eval.contrast`). Every number is
 recomputed from per-problem files: rerun it after a missing run finishes and
 the cell fills.
 """
@@ -29,6 +31,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from xlt.eval.contrast import Contrast, contrast_markdown, mixture_contrasts
 from xlt.eval.heatmap import plot_matrix
 from xlt.eval.matrix import Cell, Matrix, RowSource, build_matrix
 from xlt.eval.results import ROW_FILE, read_row
@@ -142,6 +145,20 @@ def write_csv(matrices: Sequence[Matrix], path: Path) -> None:
             writer.writerows(table_rows(matrix))
 
 
+CONTRAST_COLUMNS = ["rl", "reference", "other", "language", "delta_delta", "ci_low", "ci_high",
+                    "num_tasks"]  # fmt: skip
+
+
+def write_contrast_csv(contrasts: Sequence[Contrast], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CONTRAST_COLUMNS)
+        for c in contrasts:
+            low, high = c.ci or (None, None)
+            writer.writerow([c.rl, c.reference, c.other, c.language, c.value, low, high,
+                             c.num_tasks])  # fmt: skip
+
+
 def _cell_text(row: RowId, language: str, cell: Cell) -> str:
     if cell.value is None:
         return "missing"
@@ -162,7 +179,12 @@ def _markdown_table(matrix: Matrix) -> list[str]:
 
 
 def write_markdown(
-    common: Matrix, full: Matrix, sources: list[RowSource], root: Path, path: Path
+    common: Matrix,
+    full: Matrix,
+    sources: list[RowSource],
+    root: Path,
+    path: Path,
+    contrasts: Sequence[Contrast] = (),
 ) -> None:
     metric = f"pass@{common.k}"
     lines = [
@@ -178,6 +200,7 @@ def write_markdown(
         "",
         *_markdown_table(common),
         "",
+        *_contrast_section(contrasts, common.languages),
         "## Each language on its full problem set",
         "",
         *_markdown_table(full),
@@ -201,6 +224,21 @@ def write_markdown(
     path.write_text("\n".join(lines) + "\n")
 
 
+def _contrast_section(contrasts: Sequence[Contrast], languages: list[str]) -> list[str]:
+    if not contrasts:
+        return []
+    return [
+        "## Does RL transfer better after Parallel-SFT?",
+        "",
+        "ΔΔ = (Δ after Parallel-SFT) − (Δ after the other mixture), same RL, in points, paired",
+        "over the problems all four rows share, [95% bootstrap interval]. > 0: RL helped that",
+        "language more (or hurt it less) after Parallel-SFT. **Bold**: the RL source language.",
+        "",
+        *contrast_markdown(list(contrasts), languages),
+        "",
+    ]
+
+
 def make_report(
     root: str | Path, out: str | Path | None = None, *, k: int = 1, num_bootstrap: int = 1000
 ) -> dict[str, Path]:
@@ -214,7 +252,11 @@ def make_report(
     full = build_matrix(sources, k=k, subset="full", num_bootstrap=num_bootstrap)
     paths = {"csv": out / "matrix.csv", "markdown": out / "matrix.md"}
     write_csv([common, full], paths["csv"])
-    write_markdown(common, full, sources, root, paths["markdown"])
+    contrasts = mixture_contrasts(common, num_bootstrap=num_bootstrap)
+    if contrasts:
+        paths["contrast"] = out / "contrast.csv"
+        write_contrast_csv(contrasts, paths["contrast"])
+    write_markdown(common, full, sources, root, paths["markdown"], contrasts)
     title = "/".join(root.resolve().parts[-2:])
     paths["heatmap"] = plot_matrix(common, out / "heatmap.png", title=title)
     paths["heatmap_full"] = plot_matrix(full, out / "heatmap_full.png", title=title)

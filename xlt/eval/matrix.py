@@ -57,6 +57,9 @@ class Matrix:
     k: int
     subset: str  # common | full
     num_common_tasks: int
+    task_values: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+    # (row label, language) -> per-task pass@k, seeds pooled (all tasks, before subsetting)
+    common_tasks: frozenset[str] = frozenset()  # the tasks present in every column
 
     def cell(self, row: RowId, language: str) -> Cell:
         return self.cells[(row.label, language)]
@@ -101,7 +104,7 @@ def _row_order(row: RowId) -> tuple:
     )  # fmt: skip
 
 
-def _bootstrap_seed(*parts: str) -> int:
+def bootstrap_seed(*parts: str) -> int:
     return zlib.crc32("/".join(parts).encode())
 
 
@@ -158,7 +161,7 @@ def build_matrix(
             cell.num_tasks = len(tasks)
             array = np.array([own[t] for t in tasks])
             cell.value = float(array.mean())
-            seed = _bootstrap_seed(row.label, language)
+            seed = bootstrap_seed(row.label, language)
             cell.ci = bootstrap_ci(array, num_samples=num_bootstrap, seed=seed)
             reference = pre_rl.get(row.sft_key)
             before = values.get((reference.label, language)) if reference else None
@@ -170,4 +173,7 @@ def build_matrix(
                 cell.delta_ci = paired_bootstrap_ci(
                     after_P, before_P, num_samples=num_bootstrap, seed=seed
                 )
-    return Matrix(rows, languages, cells, k, subset, len(common))
+    return Matrix(
+        rows, languages, cells, k, subset, len(common), task_values=values,
+        common_tasks=frozenset(common),
+    )  # fmt: skip
