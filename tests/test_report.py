@@ -229,3 +229,31 @@ def test_no_contrast_without_a_second_mixture(sweep):
     paths = report.make_report(sweep, num_bootstrap=100)
     assert "contrast" not in paths and not (sweep / "report" / "contrast.csv").exists()
     assert "Does RL transfer better" not in paths["markdown"].read_text()
+
+
+def test_runs_on_two_micro_suites_keep_their_problems_apart(sweep):
+    # A second suite (data.seed=1) reuses the task names with other tests: 30 more problems,
+    # not 30 more seeds of the same ones.
+    rng = np.random.default_rng(2)
+    artifacts = sweep.parent.parent.parent / "artifacts" / "evaluate"
+    first = _cells(report.make_report(sweep, num_bootstrap=100)["csv"], "full")
+    config = {**_config("parallel", "py"), "data": {"seed": 1}}
+    skill = {"py": 0.9, "js": 0.9, "lua": 0.9}
+    pre = _write_eval(artifacts / "pre_suite1", config, "pre_rl", skill, rng)
+    post = _write_eval(artifacts / "post_suite1", config, "post_rl", skill, rng)
+    run_dir = sweep / "7_data.seed=1"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps(config))
+    run = {"artifacts": {"eval_pre_rl": str(pre), "eval_post_rl": str(post)}}
+    (run_dir / "run.json").write_text(json.dumps(run))
+
+    cells = _cells(report.make_report(sweep, num_bootstrap=100)["csv"], "full")
+    cell = cells[("SFT parallel", "py")]
+    assert int(cell["num_tasks"]) == 2 * NUM_TASKS  # both suites' problems
+    # The suites' problems are averaged side by side, not pooled as seeds of one problem.
+    records = [json.loads(line) for line in (pre / "results" / "py.jsonl").read_text().splitlines()]
+    suite1 = np.mean([r["c"] / r["n"] for r in records])
+    expected = (float(first[("SFT parallel", "py")]["value"]) + suite1) / 2
+    assert float(cell["value"]) == pytest.approx(expected)
+    post_py = cells[("SFT parallel + GRPO py", "py")]  # deltas pair problems within a suite
+    assert int(post_py["num_tasks"]) == 2 * NUM_TASKS and abs(float(post_py["delta"])) < 0.5

@@ -103,11 +103,11 @@ def find_sources(root: str | Path) -> list[RowSource]:
 
 
 def _deduplicate(sources: list[RowSource]) -> list[RowSource]:
-    """Runs of a sweep share the pre-RL evaluation: keep one source per (setting, seed),
-    preferring one that exists over one that is missing."""
+    """Runs of a sweep share the pre-RL evaluation: keep one source per (setting, seed,
+    suite), preferring one that exists over one that is missing."""
     chosen: dict[tuple, RowSource] = {}
     for source in sources:
-        key = (source.row.setting_key, source.row.seed)
+        key = (source.row.setting_key, source.row.seed, source.row.data_seed)
         if key not in chosen or (chosen[key].missing and not source.missing):
             chosen[key] = source
     return list(chosen.values())
@@ -192,7 +192,8 @@ def write_markdown(
         "",
         f"Cells: {metric} in percent [95% bootstrap interval over problems]; Δ: change against the",
         "pre-RL row of the same SFT setting, in points, paired over the same problems. **Bold**: the",
-        "RL source language. Seeds of a setting are pooled per problem.",
+        "RL source language. Seeds of a setting are pooled per problem; runs on different micro",
+        "suites (`data.seed`) add their problems side by side.",
         "",
         f"## On the {common.num_common_tasks} tasks present in every column",
         "",
@@ -217,10 +218,11 @@ def write_markdown(
         lines += [f"- {label} / {lang}: {why}" for label, lang, why in missing]
         lines += [""]
     lines += ["## Sources (per-problem results behind each row)", ""]
-    for source in sorted(sources, key=lambda s: (s.row.label, s.row.seed)):
+    for source in sorted(sources, key=lambda s: (s.row.label, s.row.seed, str(s.row.data_seed))):
         where = source.eval_dir or source.origin
         state = f" (missing: {source.missing})" if source.missing else ""
-        lines.append(f"- {source.row.label}, seed {source.row.seed}: `{where}`{state}")
+        suite = "" if source.row.data_seed is None else f", data.seed {source.row.data_seed}"
+        lines.append(f"- {source.row.label}, seed {source.row.seed}{suite}: `{where}`{state}")
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -6,9 +6,9 @@ the contrast in a language is the difference of the two RL deltas, paired over p
     ΔΔ = (after RL − before RL | reference mixture) − (after RL − before RL | other mixture)
 
 computed per problem on the problems all four rows share (and, for the matrix's `common`
-subset, every column has), seeds pooled per problem as in the matrix, with a percentile bootstrap interval over problems. ΔΔ > 0 in a target
-language means RL helped it more (or hurt it less) after the reference mixture
-(Parallel-SFT by default), which is the paper's claim.
+subset, every column has), seeds pooled per problem as in the matrix, with a percentile
+bootstrap interval over problems. ΔΔ > 0 in a target language means RL helped it more (or
+hurt it less) after the reference mixture (Parallel-SFT by default): the paper's claim.
 """
 
 from __future__ import annotations

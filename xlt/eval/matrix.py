@@ -87,10 +87,22 @@ def _task_values(
     return {result.task: pass_at_k(result.n, result.c, k) for result in results}, None, str(path)
 
 
-def _pooled(seed_values: list[dict[str, float]]) -> dict[str, float]:
-    """Per-task mean over seeds, on the tasks every seed has."""
-    tasks = set.intersection(*(set(values) for values in seed_values))
-    return {task: float(np.mean([values[task] for values in seed_values])) for task in tasks}
+def _pooled(seed_values: list[tuple[int | None, dict[str, float]]]) -> dict[str, float]:
+    """Per-task mean over the seeds of each suite, on the tasks all its seeds have.
+
+    Runs on different micro suites (`data.seed`) evaluate different problems, even where a
+    task name recurs (its tests are drawn anew), so each suite's tasks are kept apart as
+    `data<seed>:<task>`; fixed data (suite None) keeps plain task names.
+    """
+    by_suite: dict[int | None, list[dict[str, float]]] = {}
+    for suite, values in seed_values:
+        by_suite.setdefault(suite, []).append(values)
+    pooled = {}
+    for suite, runs in by_suite.items():
+        prefix = "" if suite is None else f"data{suite}:"
+        for task in set.intersection(*(set(values) for values in runs)):
+            pooled[prefix + task] = float(np.mean([values[task] for values in runs]))
+    return pooled
 
 
 _MIXTURE_ORDER = {"none": 0, "monolingual": 1, "multilingual": 2, "parallel": 3}
@@ -134,7 +146,7 @@ def build_matrix(
                 if task_values is None:
                     reasons.append(f"seed {source.row.seed}: {why}")
                 else:
-                    per_seed.append(task_values)
+                    per_seed.append((source.row.data_seed, task_values))
             cell = Cell(num_seeds=len(group), sources=paths)
             if reasons:
                 cell.missing = "; ".join(reasons)

@@ -2,7 +2,8 @@
 
 Rows are training settings: the base model, each SFT mixture before RL, and each
 (SFT mixture, RL source language) after RL. Seeds of one setting are one row
-(the report averages them). Deltas compare a post-RL row to the pre-RL row of
+(the report averages them per problem); so are micro suites (`data.seed`), whose
+problems the report keeps apart. Deltas compare a post-RL row to the pre-RL row of
 the same SFT setting (`sft_key`).
 """
 
@@ -25,6 +26,7 @@ class RowId:
     seed: int
     model: str
     scale: str
+    data_seed: int | None = None  # which synthetic suite (micro `data.seed`); None: fixed data
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -78,6 +80,7 @@ def row_id_from_config(config: dict[str, Any], stage: str) -> RowId:
         seed=int(config.get("seed", 0)),
         model=str(config["model"].get("name", "model")),
         scale=str(config.get("scale", "")),
+        data_seed=config.get("data", {}).get("seed"),
     )
 
 
