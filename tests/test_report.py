@@ -49,6 +49,14 @@ def _write_eval(folder, config, stage, skill, rng):
     return folder
 
 
+def _write_run(run_dir, config, pre, post):
+    """A finished run folder: its resolved config and the evaluations it points at."""
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps(config))
+    run = {"artifacts": {"eval_pre_rl": str(pre), "eval_post_rl": str(post)}}
+    (run_dir / "run.json").write_text(json.dumps(run))
+
+
 @pytest.fixture
 def sweep(tmp_path):
     """Two runs sharing one pre-RL evaluation (RL in py, RL in js), like a Hydra multirun."""
@@ -70,11 +78,7 @@ def sweep(tmp_path):
         config = _config("parallel", source)
         skill = {"py": 0.3, "js": 0.3, "lua": 0.2, source: 0.6}
         post = _write_eval(artifacts / f"post_{source}", config, "post_rl", skill, rng)
-        run_dir = sweep_dir / f"{number}_rl.source_language={source}"
-        run_dir.mkdir()
-        (run_dir / "config.json").write_text(json.dumps(config))
-        run = {"artifacts": {"eval_pre_rl": str(pre), "eval_post_rl": str(post)}}
-        (run_dir / "run.json").write_text(json.dumps(run))
+        _write_run(sweep_dir / f"{number}_rl.source_language={source}", config, pre, post)
     return sweep_dir
 
 
@@ -187,11 +191,7 @@ def _add_run(sweep_dir, name, mixture, source, pre, skill, rng):
     config = _config(mixture, source)
     artifacts = sweep_dir.parent.parent.parent / "artifacts" / "evaluate"
     post = _write_eval(artifacts / f"post_{mixture}_{source}", config, "post_rl", skill, rng)
-    run_dir = sweep_dir / name
-    run_dir.mkdir()
-    (run_dir / "config.json").write_text(json.dumps(config))
-    run = {"artifacts": {"eval_pre_rl": str(pre), "eval_post_rl": str(post)}}
-    (run_dir / "run.json").write_text(json.dumps(run))
+    _write_run(sweep_dir / name, config, pre, post)
 
 
 def _contrasts(path):
@@ -241,11 +241,7 @@ def test_runs_on_two_micro_suites_keep_their_problems_apart(sweep):
     skill = {"py": 0.9, "js": 0.9, "lua": 0.9}
     pre = _write_eval(artifacts / "pre_suite1", config, "pre_rl", skill, rng)
     post = _write_eval(artifacts / "post_suite1", config, "post_rl", skill, rng)
-    run_dir = sweep / "7_data.seed=1"
-    run_dir.mkdir()
-    (run_dir / "config.json").write_text(json.dumps(config))
-    run = {"artifacts": {"eval_pre_rl": str(pre), "eval_post_rl": str(post)}}
-    (run_dir / "run.json").write_text(json.dumps(run))
+    _write_run(sweep / "7_data.seed=1", config, pre, post)
 
     cells = _cells(report.make_report(sweep, num_bootstrap=100)["csv"], "full")
     cell = cells[("SFT parallel", "py")]

@@ -31,7 +31,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from xlt.eval.contrast import Contrast, contrast_markdown, mixture_contrasts
+from xlt.eval.contrast import Contrast, mixture_contrasts
 from xlt.eval.heatmap import plot_matrix
 from xlt.eval.matrix import Cell, Matrix, RowSource, build_matrix
 from xlt.eval.results import ROW_FILE, read_row
@@ -159,13 +159,18 @@ def write_contrast_csv(contrasts: Sequence[Contrast], path: Path) -> None:
                              c.num_tasks])  # fmt: skip
 
 
+def _signed_points(value: float, ci: tuple[float, float]) -> str:
+    """A change in points with its interval: "+4.2 [-1.0, +9.6]"."""
+    low, high = ci
+    return f"{100 * value:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
 def _cell_text(row: RowId, language: str, cell: Cell) -> str:
     if cell.value is None:
         return "missing"
     text = f"{100 * cell.value:.1f} [{100 * cell.ci[0]:.1f}, {100 * cell.ci[1]:.1f}]"
     if cell.delta is not None:
-        low, high = cell.delta_ci
-        text += f"<br>Δ {100 * cell.delta:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+        text += f"<br>Δ {_signed_points(cell.delta, cell.delta_ci)}"
     return f"**{text}**" if row.stage == "post_rl" and row.rl_source == language else text
 
 
@@ -236,9 +241,29 @@ def _contrast_section(contrasts: Sequence[Contrast], languages: list[str]) -> li
         "over the problems all four rows share, [95% bootstrap interval]. > 0: RL helped that",
         "language more (or hurt it less) after Parallel-SFT. **Bold**: the RL source language.",
         "",
-        *contrast_markdown(list(contrasts), languages),
+        *_contrast_table(contrasts, languages),
         "",
     ]
+
+
+def _contrast_table(contrasts: Sequence[Contrast], languages: list[str]) -> list[str]:
+    """One line per (RL, reference vs other mixture), one column per language."""
+    table: dict[tuple[str, str, str, str], dict[str, Contrast]] = {}
+    for c in contrasts:
+        table.setdefault((c.rl, c.source, c.reference, c.other), {})[c.language] = c
+    lines = ["| RL | SFT compared | " + " | ".join(languages) + " |"]
+    lines.append("|---|---|" + "---|" * len(languages))
+    for (rl, source, reference, other), by_language in table.items():
+        texts = []
+        for language in languages:
+            c = by_language.get(language)
+            if c is None or c.value is None:
+                texts.append("missing")
+            else:
+                text = _signed_points(c.value, c.ci)
+                texts.append(f"**{text}**" if language == source else text)
+        lines.append(f"| {rl} | {reference} vs {other} | " + " | ".join(texts) + " |")
+    return lines
 
 
 def make_report(

@@ -38,10 +38,6 @@ def _rl_key(row: RowId) -> tuple:
     return (row.model, row.scale, row.rl_algorithm, row.rl_source, row.oracle)
 
 
-def _rl_name(row: RowId) -> str:
-    return f"{str(row.rl_algorithm).upper()} {row.rl_source}" + (" (oracle)" if row.oracle else "")
-
-
 def mixture_contrasts(
     matrix: Matrix, reference: str = "parallel", *, num_bootstrap: int = 1000
 ) -> list[Contrast]:
@@ -52,6 +48,8 @@ def mixture_contrasts(
         if row.stage == "post_rl" and row.sft_key in pre_rl:
             by_rl.setdefault(_rl_key(row), []).append(row)
 
+    # On the `common` subset, only the tasks every column has: comparable with the matrix's cells.
+    allowed = matrix.common_tasks if matrix.subset == "common" else None
     contrasts = []
     for rows in by_rl.values():
         for ref in (row for row in rows if row.sft_mixture == reference):
@@ -59,42 +57,30 @@ def mixture_contrasts(
                 for language in matrix.languages:
                     four = [ref, pre_rl[ref.sft_key], other, pre_rl[other.sft_key]]
                     values = [matrix.task_values.get((row.label, language)) for row in four]
-                    if matrix.subset == "common" and None not in values:
-                        values.append(matrix.common_tasks)  # comparable with the matrix's cells
-                    contrasts.append(_contrast(ref, other, language, values, num_bootstrap))
+                    contrasts.append(
+                        _contrast(ref, other, language, values, allowed, num_bootstrap)
+                    )
     return contrasts
 
 
-def _contrast(ref: RowId, other: RowId, language: str, values, num_bootstrap: int) -> Contrast:
-    head = (_rl_name(ref), ref.rl_source, ref.sft_label, other.sft_label, language)
-    tasks = [] if any(v is None for v in values) else sorted(set.intersection(*map(set, values)))
+def _contrast(
+    ref: RowId,
+    other: RowId,
+    language: str,
+    values: list[dict[str, float] | None],
+    allowed: frozenset[str] | None,
+    num_bootstrap: int,
+) -> Contrast:
+    """ΔΔ over the tasks all four rows' `values` share (and `allowed` holds, unless None)."""
+    head = (ref.rl_label, ref.rl_source, ref.sft_label, other.sft_label, language)
+    if any(v is None for v in values):
+        return Contrast(*head, value=None, ci=None, num_tasks=0)
+    tasks = set.intersection(*map(set, values))
+    tasks = sorted(tasks if allowed is None else tasks & allowed)
     if not tasks:
         return Contrast(*head, value=None, ci=None, num_tasks=0)
-    ref_post, ref_pre, other_post, other_pre = (np.array([v[t] for t in tasks]) for v in values[:4])
+    ref_post, ref_pre, other_post, other_pre = (np.array([v[t] for t in tasks]) for v in values)
     per_task = (ref_post - ref_pre) - (other_post - other_pre)
     seed = bootstrap_seed(ref.label, other.label, language)
     ci = bootstrap_ci(per_task, num_samples=num_bootstrap, seed=seed)
     return Contrast(*head, value=float(per_task.mean()), ci=ci, num_tasks=len(tasks))
-
-
-def contrast_markdown(contrasts: list[Contrast], languages: list[str]) -> list[str]:
-    """A table: one line per (RL, reference vs other), one column per language; [] if none."""
-    if not contrasts:
-        return []
-    lines = ["| RL | SFT compared | " + " | ".join(languages) + " |"]
-    lines.append("|---|---|" + "---|" * len(languages))
-    table: dict[tuple[str, str, str, str], dict[str, Contrast]] = {}
-    for c in contrasts:
-        table.setdefault((c.rl, c.source, c.reference, c.other), {})[c.language] = c
-    for (rl, source, reference, other), cells in table.items():
-        texts = [_cell(cells.get(language), language == source) for language in languages]
-        lines.append(f"| {rl} | {reference} vs {other} | " + " | ".join(texts) + " |")
-    return lines
-
-
-def _cell(c: Contrast | None, is_source: bool) -> str:
-    if c is None or c.value is None:
-        return "missing"
-    low, high = c.ci
-    text = f"{100 * c.value:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
-    return f"**{text}**" if is_source else text

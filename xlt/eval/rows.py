@@ -50,11 +50,16 @@ class RowId:
         return f"SFT {self.sft_mixture}{language}"
 
     @property
+    def rl_label(self) -> str:
+        """The RL applied to a post-RL row, e.g. "GRPO py"."""
+        oracle = " (oracle)" if self.oracle else ""
+        return f"{str(self.rl_algorithm).upper()} {self.rl_source}{oracle}"
+
+    @property
     def label(self) -> str:
         if self.stage == "pre_rl":
             return self.sft_label
-        oracle = " (oracle)" if self.oracle else ""
-        return f"{self.sft_label} + {str(self.rl_algorithm).upper()} {self.rl_source}{oracle}"
+        return f"{self.sft_label} + {self.rl_label}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
