@@ -13,7 +13,7 @@ from xlt.pipeline import DONE, Pipeline, StageContext, stage_key
 
 
 def make_pipeline(tmp_path: Path) -> Pipeline:
-    return Pipeline(artifacts_dir=tmp_path / "artifacts", cfg=None, tracker=None)
+    return Pipeline(artifacts_dir=tmp_path / "artifacts", tracker=None)
 
 
 def counting_stage(counter: Path):
@@ -79,7 +79,7 @@ def _slow_stage_process(artifacts_dir: str, counter: str, hold_s: float) -> None
         time.sleep(hold_s)
         (ctx.out / "value.txt").write_text("done")
 
-    Pipeline(artifacts_dir=Path(artifacts_dir), cfg=None, tracker=None).run("sft", run, {"lr": 1})
+    Pipeline(artifacts_dir=Path(artifacts_dir), tracker=None).run("sft", run, {"lr": 1})
 
 
 def test_a_stage_killed_midway_is_redone(tmp_path):
@@ -142,7 +142,7 @@ def _rank_process(artifacts_dir: str, log: str, rank: int, collective: bool) -> 
             while len(Path(log).read_text().split()) < 2 and time.time() < deadline:
                 time.sleep(0.05)
 
-    pipeline = Pipeline(Path(artifacts_dir), cfg=None, tracker=None, rank=rank, world_size=2)
+    pipeline = Pipeline(Path(artifacts_dir), tracker=None, rank=rank, world_size=2)
     pipeline.run("sft", run, {"lr": 1}, collective=collective)
 
 
@@ -170,5 +170,5 @@ def test_multi_rank_launch_runs_collective_stages_on_every_rank_once(
     [folder] = [p for p in (tmp_path / "a" / "sft").iterdir() if p.is_dir()]
     assert (folder / DONE).is_file() and not (folder / "CLAIM").exists()
     # A later single-process run reuses it.
-    again = Pipeline(tmp_path / "a", cfg=None, tracker=None).run("sft", None, {"lr": 1})
+    again = Pipeline(tmp_path / "a", tracker=None).run("sft", None, {"lr": 1})
     assert again.reused

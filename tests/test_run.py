@@ -6,11 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import xlt.stages
-from tests.test_config import compose_config
-from xlt.run import build_config, check_stages
-from xlt.stages import StageUnavailable, load_stage
-
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -50,12 +45,3 @@ def test_an_unknown_group_option_lists_the_choices():
     done = run_xlt("+experiment=parallel_sft", "sft=foo", "--cfg", "job", cwd=REPO)
     assert done.returncode != 0
     assert "sft" in done.stderr and "parallel" in done.stderr
-
-
-def test_a_missing_stage_is_named_not_faked(monkeypatch):
-    monkeypatch.setitem(xlt.stages.STAGE_MODULES, "rl", "xlt.stages.not_written_yet")
-    with pytest.raises(StageUnavailable, match="stage 'rl' is not available yet"):
-        load_stage("rl")
-    cfg = build_config(compose_config("+experiment=parallel_sft"))
-    with pytest.raises(StageUnavailable, match="'rl'"):
-        check_stages(cfg)

@@ -1,10 +1,13 @@
 """Cached stages: each stage's output folder is keyed by a hash of its config and inputs.
 
-`Pipeline.run(stage, fn, config, inputs)` returns the stage's `Artifact`:
+`Pipeline.run(stage, fn, spec, inputs)` returns the stage's `Artifact`:
 
 - The folder is `<artifacts_dir>/<stage>/<key>`, where `key` hashes the stage
-  name, its config (a JSON-able dict of exactly what the stage reads) and the
-  keys of its input artifacts, so a change anywhere upstream changes it.
+  name, its spec (the frozen dataclass that is the stage's whole input, `xlt.spec`;
+  fields marked `outside_key` left out), its seed and the keys of its input
+  artifacts, so a change anywhere upstream changes it. The stage function gets
+  that spec and nothing else of the configuration, so it cannot read a setting
+  its key misses.
 - A `DONE` file, written last, marks a finished stage; a finished folder is
   reused, never recomputed (a sweep over RL source languages trains each SFT
   model once).
@@ -24,7 +27,7 @@ Every run records which artifacts it used (`artifacts.json` in the run folder).
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 import os
 import time
@@ -34,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+
+from xlt.spec import digest, key_dict
 
 DONE = "DONE"
 CLAIM = "CLAIM"  # which multi-process launch is producing a collective stage
@@ -51,9 +56,9 @@ class Artifact:
 
 @dataclass
 class StageContext:
-    """What a stage function gets: its config, its inputs' folders and the folder to fill."""
+    """What a stage function gets: its spec, its inputs' folders and the folder to fill."""
 
-    cfg: Any  # the typed root config (xlt.config.XltConfig)
+    spec: Any  # the stage's frozen spec dataclass (a plain mapping in tests)
     inputs: dict[str, Path]
     out: Path
     tracker: Any  # xlt.tracking.Tracker
@@ -63,14 +68,13 @@ class StageContext:
 StageFn = Callable[[StageContext], None]
 
 
-def stage_key(stage: str, config: Mapping[str, Any], inputs: Mapping[str, Artifact]) -> str:
+def stage_key(stage: str, spec: Any, inputs: Mapping[str, Artifact], seed: int = 0) -> str:
     payload = {
         "stage": stage,
-        "config": config,
+        "config": {**key_dict(spec), "seed": seed},
         "inputs": {name: f"{art.stage}/{art.key}" for name, art in sorted(inputs.items())},
     }
-    blob = json.dumps(payload, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:KEY_LENGTH]
+    return digest(payload, KEY_LENGTH)
 
 
 def is_done(folder: Path) -> bool:
@@ -88,7 +92,6 @@ def launch_id() -> str:
 @dataclass
 class Pipeline:
     artifacts_dir: Path
-    cfg: Any
     tracker: Any
     rank: int = 0
     world_size: int = 1
@@ -98,7 +101,7 @@ class Pipeline:
         self,
         stage: str,
         fn: StageFn,
-        config: Mapping[str, Any],
+        spec: Any,
         inputs: Mapping[str, Artifact] | None = None,
         *,
         seed: int = 0,
@@ -113,7 +116,7 @@ class Pipeline:
         launch must run `fn` together (DeepSpeed training).
         """
         inputs = dict(inputs or {})
-        key = stage_key(stage, {**config, "seed": seed}, inputs)
+        key = stage_key(stage, spec, inputs, seed)
         folder = Path(self.artifacts_dir) / stage / key
         started = time.perf_counter()
         reused = is_done(folder)
@@ -122,7 +125,7 @@ class Pipeline:
             if collective and self.world_size > 1 and self.rank != 0:
                 reused = self._join_claim(folder)
                 if not reused:  # rank 0 writes the markers
-                    self._produce(stage, fn, config, inputs, folder, seed, writer=False)
+                    self._produce(stage, fn, spec, inputs, folder, seed, writer=False)
             else:
                 with FileLock(str(folder) + ".lock"):
                     reused = is_done(folder)  # another job may have finished it while we waited
@@ -131,7 +134,7 @@ class Pipeline:
                         if claim:
                             folder.mkdir(parents=True, exist_ok=True)
                             (folder / CLAIM).write_text(launch_id())
-                        self._produce(stage, fn, config, inputs, folder, seed)
+                        self._produce(stage, fn, spec, inputs, folder, seed)
                         if claim:
                             (folder / CLAIM).unlink(missing_ok=True)
         artifact = Artifact(stage, key, folder, reused=reused)
@@ -163,7 +166,7 @@ class Pipeline:
         self,
         stage: str,
         fn: StageFn,
-        config: Mapping[str, Any],
+        spec: Any,
         inputs: Mapping[str, Artifact],
         folder: Path,
         seed: int,
@@ -173,7 +176,7 @@ class Pipeline:
         folder.mkdir(parents=True, exist_ok=True)
         record = {
             "stage": stage,
-            "config": config,
+            "spec": _as_record(spec),
             "seed": seed,
             "inputs": {n: str(a.path) for n, a in inputs.items()},
         }
@@ -181,7 +184,7 @@ class Pipeline:
             (folder / "stage.json").write_text(json.dumps(record, indent=2, default=str))
         started = time.perf_counter()
         ctx = StageContext(
-            cfg=self.cfg,
+            spec=spec,
             inputs={name: art.path for name, art in inputs.items()},
             out=folder,
             tracker=self.tracker,
@@ -201,3 +204,8 @@ class Pipeline:
         path = Path(run_dir) / "artifacts.json"
         path.write_text(json.dumps(self.used, indent=2))
         return path
+
+
+def _as_record(spec: Any) -> Any:
+    """The whole spec for `stage.json`, `outside_key` fields included (what actually ran)."""
+    return dataclasses.asdict(spec) if dataclasses.is_dataclass(spec) else spec

@@ -29,13 +29,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from xlt.eval.contrast import Contrast, mixture_contrasts
 from xlt.eval.heatmap import plot_matrix
 from xlt.eval.matrix import Cell, Matrix, RowSource, build_matrix
 from xlt.eval.results import ROW_FILE, read_row
-from xlt.eval.rows import RowId, expected_stages, row_id_from_config
+from xlt.eval.rows import ROWS_FILE, RowId, expected_stages, row_id_from_config
 
 SKIP_DIRS = {"wandb", ".hydra", "results", "report", "checkpoints", "__pycache__"}
 
@@ -59,12 +60,22 @@ def _is_run_config(path: Path) -> dict | None:
     return config if isinstance(config, dict) and {"sft", "rl", "model"} <= set(config) else None
 
 
+def _run_rows(run_dir: Path, config: dict) -> dict[str, RowId]:
+    """The rows a run makes: from its `rows.json`, or for runs older than that file, from
+    its config (without settings hashes)."""
+    rows_file = run_dir / ROWS_FILE
+    if rows_file.is_file():
+        return {
+            stage: RowId.from_dict(row) for stage, row in json.loads(rows_file.read_text()).items()
+        }
+    return {stage: row_id_from_config(config, stage) for stage in expected_stages(config)}
+
+
 def _run_sources(run_dir: Path, config: dict) -> list[RowSource]:
     run_file = run_dir / "run.json"
     run = json.loads(run_file.read_text()) if run_file.is_file() else None
     sources = []
-    for stage in expected_stages(config):
-        row = row_id_from_config(config, stage)
+    for stage, row in _run_rows(run_dir, config).items():
         if run is None:
             sources.append(RowSource(row, run_dir, missing="run not finished (no run.json)"))
             continue
@@ -99,7 +110,7 @@ def find_sources(root: str | Path) -> list[RowSource]:
             record = read_row(path)
             row = RowId.from_dict(record["row"])
             sources.append(RowSource(row, path, path.parent, record["languages"]))
-    return _deduplicate(sources)
+    return _label_variants(_deduplicate(sources))
 
 
 def _deduplicate(sources: list[RowSource]) -> list[RowSource]:
@@ -111,6 +122,36 @@ def _deduplicate(sources: list[RowSource]) -> list[RowSource]:
         if key not in chosen or (chosen[key].missing and not source.missing):
             chosen[key] = source
     return list(chosen.values())
+
+
+MAX_VARIANT_SETTINGS = 3  # settings named in a label; more are counted
+
+
+def _label_variants(sources: list[RowSource]) -> list[RowSource]:
+    """Rows that would share a label but differ in a setting (e.g. two RL learning rates)
+    stay separate rows; each gets the differing settings in its label, e.g. "[rl.lr=0.0001]"."""
+    settings_by_label: dict[str, dict[tuple, dict]] = {}
+    for source in sources:
+        by_key = settings_by_label.setdefault(source.row.label, {})
+        by_key.setdefault(source.row.setting_key, source.row.settings)
+    variants: dict[tuple, str] = {}
+    for by_key in settings_by_label.values():
+        if len(by_key) < 2:
+            continue
+        names = sorted(set().union(*by_key.values()))
+        differ = [n for n in names if len({json.dumps(s.get(n)) for s in by_key.values()}) > 1]
+        for setting_key, settings in by_key.items():
+            named = [f"{n}={settings.get(n)}" for n in differ[:MAX_VARIANT_SETTINGS]]
+            if len(differ) > MAX_VARIANT_SETTINGS:
+                named.append(f"+{len(differ) - MAX_VARIANT_SETTINGS} more")
+            # Rows from before settings were recorded differ only in their (empty) settings.
+            variants[setting_key] = ", ".join(named) or f"settings {setting_key[-1] or '?'}"
+    return [
+        replace(s, row=s.row.with_variant(variants[s.row.setting_key]))
+        if s.row.setting_key in variants
+        else s
+        for s in sources
+    ]
 
 
 # --- writers ---------------------------------------------------------------------

@@ -17,23 +17,67 @@ import logging
 import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import hydra
+from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
 from xlt.analysis.compare import compare_checkpoints, discover_runs
-from xlt.config import XltConfig
+from xlt.config import (
+    AnalysisConfig,
+    CodeforcesDataConfig,
+    EvalConfig,
+    ExecutionConfig,
+    MicroDataConfig,
+    ModelConfig,
+    ParallelPlan,
+    PretrainConfig,
+    RLConfig,
+    RolloutConfig,
+    SFTConfig,
+    TrackingConfig,
+    XltConfig,
+)
+from xlt.eval.rows import ROWS_FILE
 from xlt.pipeline import Pipeline
 from xlt.report import log_report, make_report
-from xlt.stages import StageUnavailable, load_stage
 from xlt.stages.rl import preflight as rl_preflight
-from xlt.study import planned_stages, run_study
+from xlt.study import row_ids, run_study
 from xlt.tracking import NullTracker, make_tracker
 
 log = logging.getLogger("xlt.run")
+
+# (config group, name of the base node) -> the dataclass whose defaults it holds. Every YAML of
+# a group starts from its base and lists only what differs, so each default has one home.
+GROUP_BASES = {
+    ("model", "base"): ModelConfig,
+    ("data", "base_micro"): MicroDataConfig,
+    ("data", "base_codeforces"): CodeforcesDataConfig,
+    ("pretrain", "base"): PretrainConfig,
+    ("sft", "base"): SFTConfig,
+    ("rl", "base"): RLConfig,
+    ("rollout", "base"): RolloutConfig,
+    ("eval", "base"): EvalConfig,
+    ("parallelization", "base"): ParallelPlan,
+    ("execution", "base"): ExecutionConfig,
+    ("analysis", "base"): AnalysisConfig,
+    ("tracking", "base"): TrackingConfig,
+}
+
+
+def register_group_bases() -> None:
+    """Store each group's base node (`_target_` plus the dataclass defaults) for Hydra."""
+    store = ConfigStore.instance()
+    for (group, name), cls in GROUP_BASES.items():
+        node = {"_target_": f"{cls.__module__}.{cls.__qualname__}", **asdict(cls())}
+        store.store(group=group, name=name, node=node)
+
+
+register_group_bases()  # before @hydra.main or any compose() reads conf/
 
 
 def build_config(dict_cfg: DictConfig) -> XltConfig:
@@ -49,29 +93,16 @@ def build_config(dict_cfg: DictConfig) -> XltConfig:
     return cfg
 
 
-def check_stages(cfg: XltConfig) -> None:
-    missing = []
-    for name in planned_stages(cfg):
-        try:
-            load_stage(name)
-        except StageUnavailable as error:
-            missing.append(str(error))
-    if missing:
-        raise StageUnavailable(
-            "this setting needs stages that are not available yet:\n  " + "\n  ".join(missing)
-        )
-
-
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(dict_cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     dict_cfg.run_dir = str(run_dir)
     try:
         cfg = build_config(dict_cfg)
-        check_stages(cfg)
+        rows = row_ids(cfg)  # also checks the settings the stage specs need
         if cfg.rl.algorithm != "none":
             rl_preflight(cfg)  # the source language's toolchain, before any training
-    except (ValueError, StageUnavailable) as error:
+    except ValueError as error:
         print(f"xlt: {error}", file=sys.stderr)
         sys.exit(2)
 
@@ -79,9 +110,12 @@ def main(dict_cfg: DictConfig) -> None:
     rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     resolved = OmegaConf.to_container(dict_cfg, resolve=True)
     tracker = open_tracker(cfg, run_dir, resolved) if rank == 0 else NullTracker()
+    if rank == 0:  # the report reads which rows this run makes, finished or not
+        (run_dir / ROWS_FILE).write_text(
+            json.dumps({stage: row.to_dict() for stage, row in rows.items()}, indent=2)
+        )
     pipeline = Pipeline(
         artifacts_dir=Path(cfg.artifacts_dir),
-        cfg=cfg,
         tracker=tracker,
         rank=rank,
         world_size=world_size,

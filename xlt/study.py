@@ -3,167 +3,191 @@
     data -> [pretrain] -> mixture -> sft -> evaluate (pre-RL) -> rl -> evaluate (post-RL)
                                         \\-> analyze (base, SFT, RL checkpoints)
 
-Each stage's cache key holds only what it reads, so settings share work: every
-setting shares the data and pretraining stages; a sweep over source languages
-shares each multilingual/parallel SFT model and its pre-RL evaluation.
-Pretraining stands in for a pretrained LLM, so it is seeded by the data seed,
-not the run seed: all seeds of a sweep start from the same base model.
+This is the one place that reads the whole config: it cuts a frozen spec for each stage
+(`*Spec` in each stage module) holding exactly what that stage reads, and the pipeline
+keys the stage's artifact by that spec. Settings therefore share work only when nothing
+a stage reads differs: every setting shares the data and pretraining stages; a sweep over
+source languages shares each multilingual/parallel SFT model and its pre-RL evaluation.
+Pretraining stands in for a pretrained LLM, so it is seeded by the data seed, not the run
+seed: all seeds of a sweep start from the same base model.
+
+Each evaluation's spec also carries its row of the transfer matrix (`row_ids`), built
+here from the same config, with every setting that can change its numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
+from dataclasses import replace
 
 from xlt.config import XltConfig
+from xlt.eval.rows import RowId
+from xlt.paths import BENCHMARKS_DIR
 from xlt.pipeline import Artifact, Pipeline
-from xlt.stages import load_stage
-from xlt.stages.analyze import log_to_tracker as log_analysis
-from xlt.stages.evaluate import log_to_tracker as log_evaluation
-
-DATA_STAGE_BY_KIND = {"micro": "data", "codeforces": "data_paper"}
+from xlt.spec import digest, flatten, key_dict
+from xlt.stages import analyze, data, data_paper, evaluate, mixture, pretrain, rl, sft
 
 
-def planned_stages(cfg: XltConfig) -> list[str]:
-    """The stages this setting runs, in order (used to fail fast before any work)."""
-    stages = [DATA_STAGE_BY_KIND[cfg.data.kind]]
+def data_spec(cfg: XltConfig) -> data.DataSpec | data_paper.DataPaperSpec:
+    if cfg.data.kind == "micro":
+        return data.DataSpec(cfg.data)
+    translator = None
+    if cfg.data.translate_to:
+        path = cfg.data.translator_model or cfg.model.path
+        if path is None:
+            raise ValueError(
+                "data.translate_to is set but there is no model to translate with: set "
+                "data.translator_model or model.path"
+            )
+        translator = data_paper.TranslatorSpec(
+            path=path,
+            revision=cfg.model.revision if path == cfg.model.path else None,
+            chat=cfg.model.chat,
+            max_model_len=cfg.model.max_seq_len,
+            rollout=cfg.rollout,
+        )
+    return data_paper.DataPaperSpec(
+        data=cfg.data,
+        execution=cfg.execution,
+        benchmarks_dir=str(BENCHMARKS_DIR),
+        tokenizer=cfg.model.source,
+        translator=translator,
+    )
+
+
+def mixture_spec(cfg: XltConfig) -> mixture.MixtureSpec:
+    return mixture.MixtureSpec(
+        data=cfg.data,
+        mixture=cfg.sft.mixture,
+        num_tokens=cfg.sft.num_tokens,
+        # Only the monolingual mixture depends on the source language.
+        source_language=cfg.rl.source_language if cfg.sft.mixture == "monolingual" else None,
+        # A pretrained-from-scratch model brings its own tokenizer as an input.
+        tokenizer=cfg.model.source,
+    )
+
+
+def eval_spec(cfg: XltConfig, row: RowId) -> evaluate.EvalSpec:
+    return evaluate.EvalSpec(row, cfg.model, cfg.eval, cfg.execution, cfg.rollout)
+
+
+def row_ids(cfg: XltConfig) -> dict[str, RowId]:
+    """The rows this setting produces ("pre_rl", and "post_rl" with RL), with their settings.
+
+    A row's settings are those of every stage behind it, seeds excluded (seeds of one
+    setting pool into one row; micro suites, `data.seed`, are told apart by `data_seed`).
+    """
+    pre_groups = {
+        "model": cfg.model,
+        "data": {k: v for k, v in key_dict(cfg.data).items() if k != "seed"},
+        "sft": cfg.sft,
+        "eval": cfg.eval,
+        "execution": cfg.execution,
+        "rollout": cfg.rollout,
+        "parallelization": cfg.parallelization,
+    }
     if cfg.model.path is None:
-        stages.append("pretrain")
-    if cfg.sft.mixture != "none":
-        stages += ["mixture", "sft"]
-    stages.append("evaluate")
+        pre_groups["pretrain"] = cfg.pretrain
+    pre_settings = flatten(key_dict(pre_groups))
+    mixture_kind = cfg.sft.mixture
+    pre = RowId(
+        stage="pre_rl",
+        sft_mixture=mixture_kind,
+        sft_language=cfg.rl.source_language if mixture_kind == "monolingual" else None,
+        rl_algorithm=None,
+        rl_source=None,
+        oracle=False,
+        seed=cfg.seed,
+        model=cfg.model.name,
+        scale=cfg.scale,
+        data_seed=cfg.data.seed,
+        settings=pre_settings,
+        sft_hash=digest(pre_settings),
+    )
+    rows = {"pre_rl": pre}
     if cfg.rl.algorithm != "none":
-        stages.append("rl")
-    if cfg.analysis.enabled:
-        stages.append("analyze")
-    return stages
+        rl_settings = flatten(key_dict({"rl": cfg.rl}))
+        rows["post_rl"] = replace(
+            pre,
+            stage="post_rl",
+            rl_algorithm=cfg.rl.algorithm,
+            rl_source=cfg.rl.source_language,
+            oracle=cfg.rl.oracle,
+            settings={**pre_settings, **rl_settings},
+            rl_hash=digest(rl_settings),
+        )
+    return rows
 
 
 def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
     """Run (or reuse) every stage of the setting; return the artifacts by role."""
-    stage = {name: load_stage(name) for name in planned_stages(cfg)}
-    data_stage = DATA_STAGE_BY_KIND[cfg.data.kind]
     artifacts: dict[str, Artifact] = {}
+    rows = row_ids(cfg)
 
     # ---- data: problems for every split and language, parallel programs, corpus
-    data = pipeline.run(
-        data_stage, stage[data_stage], {"data": asdict(cfg.data)}, seed=cfg.data.seed
-    )
-    artifacts["data"] = data
+    spec = data_spec(cfg)
+    data_fn = data.run if cfg.data.kind == "micro" else data_paper.run
+    artifacts["data"] = data_artifact = pipeline.run("data", data_fn, spec, seed=cfg.data.seed)
 
     # ---- base model: pretrained from scratch (micro) or a Hub/local checkpoint
-    base = None
+    checkpoint = None
     if cfg.model.path is None:
-        base = pipeline.run(
-            "pretrain",
-            stage["pretrain"],
-            {"model": asdict(cfg.model), "pretrain": asdict(cfg.pretrain), **_parallel(cfg)},
-            {"data": data},
-            seed=cfg.data.seed,
-            collective=True,
-        )
-        artifacts["base"] = base
-    base_inputs = {"pretrain": base} if base is not None else {}
+        spec = pretrain.PretrainSpec(cfg.model, cfg.pretrain, cfg.parallelization)
+        checkpoint = artifacts["base"] = pipeline.run(
+            "pretrain", pretrain.run, spec, {"data": data_artifact},
+            seed=cfg.data.seed, collective=True,
+        )  # fmt: skip
+    base_inputs = {"pretrain": checkpoint} if checkpoint is not None else {}
 
     # ---- SFT on the chosen mixture (token-matched: counted with the model's tokenizer)
-    checkpoint = base
     if cfg.sft.mixture != "none":
-        mixture_config: dict[str, Any] = {
-            "sft_mixture": cfg.sft.mixture,
-            "num_tokens": cfg.sft.num_tokens,
-            "model": cfg.model.path,
-        }
-        if cfg.sft.mixture == "monolingual":  # only this mixture depends on the source language
-            mixture_config["source_language"] = cfg.rl.source_language
-        mixture = pipeline.run(
-            "mixture",
-            stage["mixture"],
-            mixture_config,
-            {"data": data, **base_inputs},
+        sft_data = artifacts["mixture"] = pipeline.run(
+            "mixture", mixture.run, mixture_spec(cfg), {"data": data_artifact, **base_inputs},
             seed=cfg.data.seed,
+        )  # fmt: skip
+        spec = sft.SFTSpec(cfg.model, cfg.sft, cfg.parallelization)
+        checkpoint = artifacts["sft"] = pipeline.run(
+            "sft", sft.run, spec, {**base_inputs, "data": sft_data}, seed=cfg.seed, collective=True
         )
-        artifacts["mixture"] = mixture
-        checkpoint = pipeline.run(
-            "sft",
-            stage["sft"],
-            {"model": asdict(cfg.model), "sft": asdict(cfg.sft), **_parallel(cfg)},
-            {**base_inputs, "data": mixture},
-            seed=cfg.seed,
-            collective=True,
-        )
-        artifacts["sft"] = checkpoint
 
     # ---- evaluation before RL (the row RL's deltas are measured against)
-    artifacts["eval_pre_rl"] = _evaluate(
-        cfg, pipeline, stage["evaluate"], checkpoint, data, "eval_pre_rl"
-    )
+    artifacts["eval_pre_rl"] = _evaluate(cfg, pipeline, rows["pre_rl"], checkpoint, data_artifact)
 
     # ---- RL in the source language, then evaluation in every language
     if cfg.rl.algorithm != "none":
-        rl_inputs = {"data": data, **({"sft": checkpoint} if checkpoint is not None else {})}
-        trained = pipeline.run(
-            "rl",
-            stage["rl"],
-            {
-                "model": asdict(cfg.model),
-                "rl": asdict(cfg.rl),
-                "rollout": asdict(cfg.rollout),
-                "execution": _execution(cfg),
-                **_parallel(cfg),
-            },
-            rl_inputs,
-            seed=cfg.seed,
-            collective=True,
+        spec = rl.RLSpec(cfg.model, cfg.rl, cfg.rollout, cfg.execution, cfg.parallelization)
+        rl_inputs = {"data": data_artifact, **({"sft": checkpoint} if checkpoint else {})}
+        trained = artifacts["rl"] = pipeline.run(
+            "rl", rl.run, spec, rl_inputs, seed=cfg.seed, collective=True
         )
-        artifacts["rl"] = trained
         artifacts["eval_post_rl"] = _evaluate(
-            cfg, pipeline, stage["evaluate"], trained, data, "eval_post_rl"
+            cfg, pipeline, rows["post_rl"], trained, data_artifact
         )
 
     # ---- representation analysis of every checkpoint of this setting
     if cfg.analysis.enabled:
+        spec = analyze.AnalyzeSpec(cfg.analysis, cfg.model)
         for role in ("base", "sft", "rl"):
             model = artifacts.get(role)
             if model is None and role != "base":
                 continue  # no such checkpoint in this setting (a Hub base model has no artifact)
-            inputs = {"data": data, **({"model": model} if model is not None else {})}
+            inputs = {"data": data_artifact, **({"model": model} if model is not None else {})}
             analysis = pipeline.run(
-                "analyze",
-                stage["analyze"],
-                {"analysis": asdict(cfg.analysis), "model": asdict(cfg.model)},
-                inputs,
-                seed=cfg.seed,
-                label=f"analysis_{role}",
+                "analyze", analyze.run, spec, inputs, seed=cfg.seed, label=f"analysis_{role}"
             )
             if analysis.reused:
-                log_analysis(pipeline.tracker, analysis.path)
+                analyze.log_to_tracker(pipeline.tracker, analysis.path)
             artifacts[f"analysis_{role}"] = analysis
     return artifacts
 
 
-def _parallel(cfg: XltConfig) -> dict[str, Any]:
-    return {"parallelization": asdict(cfg.parallelization)}
-
-
-def _execution(cfg: XltConfig) -> dict[str, Any]:
-    """The execution settings that can change a verdict (not pool sizes or cache location)."""
-    settings = asdict(cfg.execution)
-    for speed_only in ("workers", "heavy_workers", "cache_dir"):
-        settings.pop(speed_only)
-    return settings
-
-
 def _evaluate(
-    cfg: XltConfig, pipeline: Pipeline, fn, model: Artifact | None, data: Artifact, label: str
+    cfg: XltConfig, pipeline: Pipeline, row: RowId, model: Artifact | None, data_art: Artifact
 ) -> Artifact:
-    inputs = {"data": data, **({"model": model} if model is not None else {})}
-    config = {
-        "model": asdict(cfg.model),
-        "eval": asdict(cfg.eval),
-        "execution": _execution(cfg),
-        "rollout": asdict(cfg.rollout),
-    }
-    artifact = pipeline.run("evaluate", fn, config, inputs, seed=cfg.seed, label=label)
+    inputs = {"data": data_art, **({"model": model} if model is not None else {})}
+    spec = eval_spec(cfg, row)
+    artifact = pipeline.run(
+        "evaluate", evaluate.run, spec, inputs, seed=cfg.seed, label=f"eval_{row.stage}"
+    )
     if artifact.reused:  # the stage did not run, so its metrics are not in this run's log yet
-        log_evaluation(pipeline.tracker, artifact.path)
+        evaluate.log_to_tracker(pipeline.tracker, artifact.path)
     return artifact

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
@@ -11,7 +10,7 @@ from xlt.analysis import LAYER_METRICS
 from xlt.config import AnalysisConfig, ModelConfig
 from xlt.models import save_model
 from xlt.pipeline import StageContext
-from xlt.stages.analyze import checkpoint_name, run
+from xlt.stages.analyze import AnalyzeSpec, checkpoint_name, run
 from xlt.tracking import JsonlTracker, read_jsonl_log
 
 
@@ -26,9 +25,9 @@ def saved_sft(tmp_path_factory, tiny_model, tiny_tokenizer):
 def _context(tmp_path, analysis: AnalysisConfig, inputs):
     out = tmp_path / "out"
     out.mkdir()
-    cfg = SimpleNamespace(analysis=analysis, model=ModelConfig())  # the fields the stage reads
+    spec = AnalyzeSpec(analysis=analysis, model=ModelConfig())
     tracker = JsonlTracker(tmp_path / "metrics.jsonl")
-    return StageContext(cfg=cfg, inputs=inputs, out=out, tracker=tracker, seed=0)
+    return StageContext(spec=spec, inputs=inputs, out=out, tracker=tracker, seed=0)
 
 
 def test_stage_on_humaneval_x(tmp_path, saved_sft, tiny_model):

@@ -13,6 +13,7 @@ from xlt.data.records import Problem
 from xlt.eval.results import read_row
 from xlt.pipeline import StageContext
 from xlt.run import build_config
+from xlt.study import eval_spec, row_ids
 from xlt.tracking import JsonlTracker, read_jsonl_log
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -56,7 +57,8 @@ def _run_stage(cfg, artifacts, producer, out):
         "model": artifacts / producer / f"{producer}-key",
         "data": artifacts / "data" / "data-key",
     }
-    ctx = StageContext(cfg=cfg, inputs=inputs, out=out, tracker=tracker, seed=0)
+    row = row_ids(cfg)["post_rl" if producer == "rl" else "pre_rl"]
+    ctx = StageContext(spec=eval_spec(cfg, row), inputs=inputs, out=out, tracker=tracker, seed=0)
     try:
         run(ctx)
     finally:

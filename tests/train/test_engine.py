@@ -3,8 +3,9 @@
 import pytest
 
 from tests.train import tiny
-from xlt.train.engine import PRESETS, ParallelPlan, check_batch_layout, deepspeed_config
-from xlt.train.loop import CausalLMTrainer, TrainSettings
+from xlt.train.config import PRESETS, ParallelPlan, TrainConfig
+from xlt.train.engine import check_batch_layout, deepspeed_config
+from xlt.train.loop import CausalLMTrainer
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -39,13 +40,15 @@ def tok():
 
 
 def _trainer(tok, tmp_path, **overrides):
-    fields = dict(max_steps=2, batch_size=4, micro_batch_size=2, max_seq_len=tiny.SEQ_LEN, lr=1e-3)
+    fields = dict(
+        max_steps=2, batch_size=4, micro_batch_size=2, seq_len=tiny.SEQ_LEN, lr=1e-3, warmup_steps=0
+    )
     fields.update(overrides)
     return CausalLMTrainer(
         tiny.model(tok),
         tiny.examples(tok, "sft"),
         ParallelPlan.preset("zero3"),
-        TrainSettings(**fields),
+        TrainConfig(**fields),
         ckpt_dir=tmp_path,
         tracker=None,
         pad_id=tok.pad_token_id,
@@ -54,9 +57,11 @@ def _trainer(tok, tmp_path, **overrides):
 
 def test_sequence_longer_than_model_fails_before_training(tok, tmp_path):
     with pytest.raises(ValueError, match="lower seq_len to <= 64"):
-        _trainer(tok, tmp_path, max_seq_len=128)  # the tiny model has 64 positions
+        _trainer(tok, tmp_path, seq_len=128)  # the tiny model has 64 positions
 
 
 def test_batch_not_dividing_fails_before_training(tok, tmp_path):
-    with pytest.raises(ValueError, match="global batch 5 does not divide"):
+    with pytest.raises(
+        ValueError, match="batch_size=5 must be a multiple of train.micro_batch_size"
+    ):
         _trainer(tok, tmp_path, batch_size=5)

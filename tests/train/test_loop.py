@@ -13,8 +13,9 @@ from tests.train import tiny
 from xlt.config import PretrainConfig, SFTConfig
 from xlt.models import save_model
 from xlt.paths import REPO_ROOT
+from xlt.train.config import TrainConfig
 from xlt.train.engine import ParallelPlan
-from xlt.train.loop import CausalLMTrainer, TrainSettings
+from xlt.train.loop import CausalLMTrainer
 
 
 class ListTracker:
@@ -130,8 +131,12 @@ def test_other_presets_match_zero0(tok, tmp_path, parallel):
     assert max(abs(reference[s] - losses[s]) for s in reference) < 1e-4
 
 
-def test_train_settings_from_stage_configs():
-    sft = TrainSettings.from_stage_config(SFTConfig(lr=5e-4, seq_len=128, min_lr_ratio=0.3), seed=7)
-    assert (sft.lr, sft.max_seq_len, sft.min_lr_ratio, sft.seed) == (5e-4, 128, 0.3, 7)
-    pre = TrainSettings.from_stage_config(PretrainConfig(max_steps=9, save_every=3), seed=1)
-    assert (pre.max_steps, pre.save_every, pre.min_lr_ratio) == (9, 3, 0.1)
+def test_stage_configs_are_the_loops_settings():
+    # One definition: the loop reads PretrainConfig / SFTConfig directly, and each names its
+    # own group in errors.
+    assert issubclass(SFTConfig, TrainConfig) and issubclass(PretrainConfig, TrainConfig)
+    assert PretrainConfig().min_lr_ratio == 0.1  # what the loop always used for pretraining
+    with pytest.raises(ValueError, match="pretrain.warmup_steps=10 exceeds pretrain.max_steps=9"):
+        PretrainConfig(max_steps=9, warmup_steps=10)
+    with pytest.raises(ValueError, match="sft.batch_size=10 must be a multiple"):
+        SFTConfig(batch_size=10, micro_batch_size=4)

@@ -1,14 +1,14 @@
 """The pretrain and SFT stages end to end on a tiny corpus (micro scale, shrunk further)."""
 
 import json
-from types import SimpleNamespace
+from dataclasses import replace
 
 import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
 from tests.train import tiny
-from xlt.config import ModelConfig, ParallelizationConfig, PretrainConfig, SFTConfig
+from xlt.config import ModelConfig, ParallelPlan, PretrainConfig, SFTConfig
 from xlt.models import load_tokenizer
 from xlt.pipeline import StageContext
 from xlt.stages import pretrain, sft
@@ -32,19 +32,15 @@ def cfg():
     # Shrunk for speed: hidden 32, 2 layers, vocab 300, 32-token sequences, 6 steps.
     train = dict(max_steps=6, batch_size=4, micro_batch_size=2, seq_len=32, lr=3e-3,
                  warmup_steps=1, save_every=3, keep_last=1)  # fmt: skip
-    return SimpleNamespace(
-        model=ModelConfig(
-            vocab_size=300,
-            hidden_size=32,
-            num_layers=2,
-            num_heads=4,
-            intermediate_size=64,
-            max_seq_len=64,
-        ),  # fmt: skip
-        pretrain=PretrainConfig(**train),
-        sft=SFTConfig(**train),
-        parallelization=ParallelizationConfig(name="zero3", zero_stage=3),
-    )
+    model = ModelConfig(
+        vocab_size=300, hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64,
+        max_seq_len=64,
+    )  # fmt: skip
+    plan = ParallelPlan.preset("zero3")
+    return {
+        "pretrain": pretrain.PretrainSpec(model, PretrainConfig(**train), plan),
+        "sft": sft.SFTSpec(model, SFTConfig(**train), plan),
+    }
 
 
 def test_pretrain_then_sft_write_loadable_models(cfg, tmp_path):
@@ -56,9 +52,10 @@ def test_pretrain_then_sft_write_loadable_models(cfg, tmp_path):
     tracker = ListTracker()
 
     pre_out = tmp_path / "pretrain"
-    pretrain.run(StageContext(cfg, {"data": data}, pre_out, tracker, seed=0))
+    pretrain.run(StageContext(cfg["pretrain"], {"data": data}, pre_out, tracker, seed=0))
     sft_out = tmp_path / "sft"
-    sft.run(StageContext(cfg, {"pretrain": pre_out, "data": data}, sft_out, tracker, seed=0))
+    inputs = {"pretrain": pre_out, "data": data}
+    sft.run(StageContext(cfg["sft"], inputs, sft_out, tracker, seed=0))
 
     keys = {key for _, metrics in tracker.records for key in metrics}
     assert {"pretrain/loss", "train/loss", "train/tokens_per_s", "sft/examples"} <= keys
@@ -78,11 +75,11 @@ def test_pretrain_then_sft_write_loadable_models(cfg, tmp_path):
 
 
 def test_sft_sequence_longer_than_model_fails_before_loading(cfg, tmp_path):
-    cfg.sft = SFTConfig(seq_len=128, batch_size=4, micro_batch_size=2)
+    spec = replace(cfg["sft"], sft=SFTConfig(seq_len=128, batch_size=4, micro_batch_size=2))
     pre = tmp_path / "pre" / "model"
     tiny.model(tiny.tokenizer()).save_pretrained(pre)  # 64 positions
     ctx = StageContext(
-        cfg, {"pretrain": pre.parent, "data": tmp_path}, tmp_path / "o", None, seed=0
+        spec, {"pretrain": pre.parent, "data": tmp_path}, tmp_path / "o", None, seed=0
     )
     with pytest.raises(ValueError, match="set sft.seq_len <= 64"):
         sft.run(ctx)

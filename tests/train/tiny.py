@@ -18,9 +18,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from xlt.models import build_tiny_model, build_tokenizer  # noqa: E402
 from xlt.tracking import JsonlTracker  # noqa: E402
+from xlt.train.config import TrainConfig  # noqa: E402
 from xlt.train.data import build_sft_examples, pack_pretrain  # noqa: E402
 from xlt.train.engine import ParallelPlan  # noqa: E402
-from xlt.train.loop import CausalLMTrainer, TrainSettings  # noqa: E402
+from xlt.train.loop import CausalLMTrainer  # noqa: E402
 
 # Shrunk for speed: hidden 32, 2 layers, vocab 300, sequences of 32 tokens.
 VOCAB_SIZE = 300
@@ -66,13 +67,13 @@ def examples(tok, mode: str):
 
 
 def settings(steps: int, save_every: int = 0, batch_size: int = 4, micro_batch_size: int = 2):
-    return TrainSettings(
+    return TrainConfig(
         max_steps=steps,
         batch_size=batch_size,
         micro_batch_size=micro_batch_size,
-        max_seq_len=SEQ_LEN,
+        seq_len=SEQ_LEN,
         lr=3e-3,
-        warmup_steps=2,
+        warmup_steps=min(2, steps),
         save_every=save_every,
         keep_last=2,
     )

@@ -75,14 +75,14 @@ class _StepClock:
 def _run_xlt(
     args, tokenizer, model, examples, length_grouped: bool
 ) -> tuple[list[float], list[int]]:
-    from xlt.train.engine import ParallelPlan
-    from xlt.train.loop import CausalLMTrainer, TrainSettings
+    from xlt.train.config import ParallelPlan, TrainConfig
+    from xlt.train.loop import CausalLMTrainer
 
     clock = _StepClock()
-    settings = TrainSettings(
+    settings = TrainConfig(
         max_steps=args.steps, batch_size=args.batch_size, micro_batch_size=args.batch_size,
-        max_seq_len=args.seq_len, lr=args.lr, warmup_steps=2, min_lr_ratio=0.0,
-        grad_clip=1.0, seed=0, length_grouped=length_grouped,
+        seq_len=args.seq_len, lr=args.lr, warmup_steps=2, min_lr_ratio=0.0,
+        grad_clip=1.0, save_every=0, length_grouped=length_grouped,
     )  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         trainer = CausalLMTrainer(

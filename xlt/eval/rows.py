@@ -1,18 +1,25 @@
-"""Which row of the transfer matrix an evaluation is, from a run's resolved config.
+"""Which row of the transfer matrix an evaluation is.
 
 Rows are training settings: the base model, each SFT mixture before RL, and each
 (SFT mixture, RL source language) after RL. Seeds of one setting are one row
 (the report averages them per problem); so are micro suites (`data.seed`), whose
 problems the report keeps apart. Deltas compare a post-RL row to the pre-RL row of
 the same SFT setting (`sft_key`).
+
+A row also carries every setting that can change its numbers (`settings`, flat
+"group.key" names, seeds excluded) and hashes of them (`sft_hash`: everything up to
+and including SFT and evaluation; `rl_hash`: RL's), so two runs that differ only in,
+say, `rl.lr` are two rows, never pooled or de-duplicated into one. `xlt.study`
+builds rows from the typed config; rows written before hashes existed have empty ones.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 STAGES = ("pre_rl", "post_rl")
+ROWS_FILE = "rows.json"  # in a run folder: {stage: RowId} of the rows the run makes
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,10 @@ class RowId:
     model: str
     scale: str
     data_seed: int | None = None  # which synthetic suite (micro `data.seed`); None: fixed data
+    settings: dict[str, Any] = field(default_factory=dict)  # "group.key" -> value, no seeds
+    sft_hash: str = ""  # hash of the settings that precede RL (data ... SFT, evaluation)
+    rl_hash: str = ""  # hash of the RL settings (post_rl only)
+    variant: str = ""  # set by the report when rows share a label: the settings that differ
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -35,12 +46,19 @@ class RowId:
     @property
     def sft_key(self) -> tuple:
         """The SFT setting: a post-RL row's delta is taken against the pre-RL row with this key."""
-        return (self.model, self.scale, self.sft_mixture, self.sft_language)
+        return (self.model, self.scale, self.sft_mixture, self.sft_language, self.sft_hash)
 
     @property
     def setting_key(self) -> tuple:
         """The row with seeds pooled."""
-        return (*self.sft_key, self.stage, self.rl_algorithm, self.rl_source, self.oracle)
+        return (
+            *self.sft_key,
+            self.stage,
+            self.rl_algorithm,
+            self.rl_source,
+            self.oracle,
+            self.rl_hash,
+        )
 
     @property
     def sft_label(self) -> str:
@@ -57,9 +75,11 @@ class RowId:
 
     @property
     def label(self) -> str:
-        if self.stage == "pre_rl":
-            return self.sft_label
-        return f"{self.sft_label} + {self.rl_label}"
+        label = self.sft_label if self.stage == "pre_rl" else f"{self.sft_label} + {self.rl_label}"
+        return f"{label} [{self.variant}]" if self.variant else label
+
+    def with_variant(self, variant: str) -> RowId:
+        return replace(self, variant=variant)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +90,8 @@ class RowId:
 
 
 def row_id_from_config(config: dict[str, Any], stage: str) -> RowId:
-    """The row of a run's resolved config (a dict shaped like `xlt.config.XltConfig`)."""
+    """The row of a resolved config dict (a run folder written before `rows.json` existed);
+    its settings are unknown, so its hashes are empty."""
     sft, rl = config["sft"], config["rl"]
     mixture = sft["mixture"]
     post = stage == "post_rl"

@@ -24,6 +24,7 @@ Comparing checkpoints (base vs SFT vs RL, across runs) is `xlt.analysis.compare`
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -39,6 +40,8 @@ from xlt.analysis import (
     tracker_metrics,
     write_analysis,
 )
+from xlt.analysis.config import AnalysisConfig
+from xlt.model_config import ModelConfig
 from xlt.models import load_model, load_tokenizer
 from xlt.pipeline import StageContext
 
@@ -48,15 +51,23 @@ log = logging.getLogger(__name__)
 CHECKPOINT_BY_STAGE = {"pretrain": "base", "sft": "sft", "rl": "rl"}
 
 
+@dataclass(frozen=True)
+class AnalyzeSpec:
+    """Everything the analyze stage reads (the checkpoint and data come as inputs)."""
+
+    analysis: AnalysisConfig
+    model: ModelConfig  # path/revision when there is no model input (a Hub base model)
+
+
 def run(ctx: StageContext) -> None:
-    cfg = ctx.cfg.analysis
+    cfg = ctx.spec.analysis
 
     # ---- the checkpoint
     checkpoint = checkpoint_name(ctx.inputs)
     if "model" in ctx.inputs:
         model_path, revision = ctx.inputs["model"] / "model", None
-    elif ctx.cfg.model.path is not None:
-        model_path, revision = ctx.cfg.model.path, ctx.cfg.model.revision
+    elif ctx.spec.model.path is not None:
+        model_path, revision = ctx.spec.model.path, ctx.spec.model.revision
     else:
         raise ValueError("analyze needs a 'model' input or model.path set to a Hub name or folder")
     device = _device(cfg.device)

@@ -25,10 +25,12 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from xlt.data import mixtures
+from xlt.data.config import MicroDataConfig
 from xlt.data.micro.corpus import build_corpus
 from xlt.data.micro.programs import enumerate_programs
 from xlt.data.micro.render import SYNTAXES
@@ -39,8 +41,15 @@ from xlt.pipeline import StageContext
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class DataSpec:
+    """Everything the micro data stage reads."""
+
+    data: MicroDataConfig
+
+
 def run(ctx: StageContext) -> None:
-    data = ctx.cfg.data
+    data = ctx.spec.data
     manifest = build_micro_data(
         ctx.out,
         languages=data.languages,

@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from xlt.config import CodeforcesDataConfig, XltConfig
 from xlt.data.codeforces.build import BuildParams, build
 from xlt.data.codeforces.decontam import benchmark_files
 from xlt.data.codeforces.load import TableSource
 from xlt.data.codeforces.parallel import GeneratorTranslator, RunJobs, Translator
 from xlt.data.codeforces.problems import DEFAULT_TIME_FACTORS
-from xlt.paths import BENCHMARKS_DIR
+from xlt.data.config import CodeforcesDataConfig
+from xlt.execution.config import ExecutionConfig
+from xlt.generation.config import RolloutConfig
 from xlt.pipeline import StageContext
+from xlt.spec import outside_key
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +59,7 @@ def sources(data: CodeforcesDataConfig) -> tuple[TableSource, TableSource | None
     return problems(data.train_split), eval_source, submissions
 
 
-def build_params(
-    data: CodeforcesDataConfig, seed: int = 0, benchmarks_dir: Path = BENCHMARKS_DIR
-) -> BuildParams:
+def build_params(data: CodeforcesDataConfig, seed: int, benchmarks_dir: str | Path) -> BuildParams:
     train, eval_source, submissions = sources(data)
     return BuildParams(
         train_problems=train,
@@ -80,88 +81,101 @@ def build_params(
     )
 
 
-def _run_jobs(cfg: XltConfig) -> RunJobs:
+@dataclass(frozen=True)
+class TranslatorSpec:
+    """The model that translates programs into `data.translate_to` (MultiPL-T)."""
+
+    path: str  # data.translator_model, or the study's model.path
+    revision: str | None
+    chat: bool  # render prompts with its chat template
+    max_model_len: int  # vLLM's context length
+    rollout: RolloutConfig
+
+
+@dataclass(frozen=True)
+class DataPaperSpec:
+    """Everything the paper-scale data stage reads."""
+
+    data: CodeforcesDataConfig
+    execution: ExecutionConfig  # verifying accepted submissions and translations
+    # Where the benchmark files for decontamination are (XLT_BENCHMARKS); their content is a
+    # pinned copy, so the location is not part of the key.
+    benchmarks_dir: str = outside_key()
+    tokenizer: tuple[str, str | None] | None  # (model.path, revision) for token counts; None: none
+    translator: TranslatorSpec | None  # None when data.translate_to is empty
+
+
+def _run_jobs(execution: ExecutionConfig) -> RunJobs:
     from xlt.execution import execute
 
     def run(jobs):
-        return execute(
-            jobs, workers=cfg.execution.workers or None, cache_dir=cfg.execution.cache_dir
-        )
+        return execute(jobs, workers=execution.workers or None, cache_dir=execution.cache_dir)
 
     return run
 
 
-def _hf_generator(cfg: XltConfig, path: str):
+def _hf_generator(spec: TranslatorSpec):
     from xlt.generation.hf import HFGenerator
     from xlt.models import load_model, load_tokenizer
 
-    tokenizer = load_tokenizer(path, cfg.model.revision)
-    return HFGenerator(
-        load_model(path, cfg.model.revision), tokenizer, batch_size=cfg.rollout.batch_size
-    ), tokenizer
+    tokenizer = load_tokenizer(spec.path, spec.revision)
+    model = load_model(spec.path, spec.revision)
+    return HFGenerator(model, tokenizer, batch_size=spec.rollout.batch_size), tokenizer
 
 
-def _vllm_generator(cfg: XltConfig, path: str):
+def _vllm_generator(spec: TranslatorSpec):
     from xlt.generation.vllm import VLLMGenerator
     from xlt.models import load_tokenizer
 
     generator = VLLMGenerator(
-        path,
-        gpu_memory_utilization=cfg.rollout.gpu_memory_utilization,
-        max_model_len=cfg.model.max_seq_len,
+        spec.path,
+        gpu_memory_utilization=spec.rollout.gpu_memory_utilization,
+        max_model_len=spec.max_model_len,
         colocated=False,  # the data stage trains nothing: vLLM may own the GPU
     )
-    return generator, load_tokenizer(path, cfg.model.revision)
+    return generator, load_tokenizer(spec.path, spec.revision)
 
 
 GENERATOR_BUILDERS: dict[str, Callable] = {"hf": _hf_generator, "vllm": _vllm_generator}
 
 
-def _translator(cfg: XltConfig, seed: int) -> Translator:
+def _translator(spec: TranslatorSpec, data: CodeforcesDataConfig, seed: int) -> Translator:
     """The MultiPL-T translator: the configured model through the rollout backend."""
     from xlt.generation.text import chat_prompt
     from xlt.generation.types import SamplingParams
 
-    data = cfg.data
-    path = data.translator_model or cfg.model.path
-    if path is None:
-        raise ValueError(
-            "data.translate_to is set but there is no model to translate with: set "
-            "data.translator_model or model.path"
-        )
-    generator, tokenizer = GENERATOR_BUILDERS[cfg.rollout.backend](cfg, path)
+    generator, tokenizer = GENERATOR_BUILDERS[spec.rollout.backend](spec)
     params = SamplingParams(
         max_new_tokens=data.translation_max_new_tokens,
         temperature=data.translation_temperature,
         n=data.translation_samples,
         seed=seed,
     )
-    render = (lambda text: chat_prompt(tokenizer, text)) if cfg.model.chat else (lambda text: text)
+    render = (lambda text: chat_prompt(tokenizer, text)) if spec.chat else (lambda text: text)
     return GeneratorTranslator(generator, params, render)
 
 
-def _token_counter(cfg: XltConfig) -> Callable[[str], int] | None:
+def _token_counter(source: tuple[str, str | None] | None) -> Callable[[str], int] | None:
     """Token counts for the manifest, with the study model's tokenizer (None: not counted)."""
-    if cfg.model.path is None:
+    if source is None:
         return None  # a tokenizer trained by the pretrain stage does not exist yet
     from xlt.models import load_tokenizer
 
-    tokenizer = load_tokenizer(cfg.model.path, cfg.model.revision)
+    tokenizer = load_tokenizer(*source)
     return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def run(ctx: StageContext, *, run_jobs: RunJobs | None = None) -> None:
-    data = ctx.cfg.data
-    if not isinstance(data, CodeforcesDataConfig):
-        raise ValueError(f"data_paper needs data=codeforces, got data.kind={data.kind!r}")
-    params = build_params(data, ctx.seed)
-    translator = _translator(ctx.cfg, ctx.seed) if data.translate_to else None
+    spec: DataPaperSpec = ctx.spec
+    data = spec.data
+    params = build_params(data, ctx.seed, spec.benchmarks_dir)
+    translator = _translator(spec.translator, data, ctx.seed) if spec.translator else None
     manifest = build(
         params,
         ctx.out,
-        run_jobs=run_jobs or _run_jobs(ctx.cfg),
+        run_jobs=run_jobs or _run_jobs(spec.execution),
         translator=translator,
-        count_tokens=_token_counter(ctx.cfg),
+        count_tokens=_token_counter(spec.tokenizer),
         progress=True,
     )
     ctx.tracker.log(manifest["metrics"], step=0)

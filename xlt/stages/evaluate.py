@@ -27,28 +27,42 @@ is added to the stop tokens.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from xlt.data.benchmarks import BENCHMARKS, MULTIPL_E_HUB_ID, load_benchmark
 from xlt.data.records import Problem
+from xlt.eval.config import EvalConfig
 from xlt.eval.evaluate import evaluate_problems, metrics_of
 from xlt.eval.results import read_row, write_row
-from xlt.eval.rows import row_id_from_config
+from xlt.eval.rows import RowId
+from xlt.execution.config import ExecutionConfig
+from xlt.generation.config import RolloutConfig
 from xlt.generation.text import chat_problem_prompt
 from xlt.generation.types import SamplingParams
+from xlt.model_config import ModelConfig
 from xlt.pipeline import StageContext
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class EvalSpec:
+    """Everything the evaluate stage reads (the checkpoint and data come as inputs)."""
+
+    row: RowId  # which row of the transfer matrix this evaluation is (built by xlt.study)
+    model: ModelConfig  # chat template or not; path/revision when there is no model input
+    eval: EvalConfig
+    execution: ExecutionConfig
+    rollout: RolloutConfig
+
+
 def run(ctx: StageContext) -> None:
-    cfg = ctx.cfg
-    stage = "post_rl" if _producer(ctx.inputs) == "rl" else "pre_rl"
-    row = row_id_from_config(dataclasses.asdict(cfg), stage)
+    cfg: EvalSpec = ctx.spec
+    row = cfg.row
     log.info("evaluating %s on %s", row.label, cfg.eval.benchmark)
 
     # ---- problems
@@ -154,17 +168,12 @@ def log_to_tracker(tracker, folder: Path) -> None:
     tracker.log_table(f"eval/{record['benchmark']}/{record['row']['stage']}", columns, rows)
 
 
-def _producer(inputs: dict[str, Path]) -> str:
-    """The stage that wrote the model input (`<artifacts>/<stage>/<key>`), or "base"."""
-    return Path(inputs["model"]).parent.name if "model" in inputs else "base"
-
-
 def _model_source(ctx: StageContext) -> tuple[Any, str | None]:
     if "model" in ctx.inputs:
         return ctx.inputs["model"] / "model", None
-    if ctx.cfg.model.path is None:
+    if ctx.spec.model.path is None:
         raise ValueError("evaluate: no model input and model.path is null: nothing to evaluate")
-    return ctx.cfg.model.path, ctx.cfg.model.revision
+    return ctx.spec.model.path, ctx.spec.model.revision
 
 
 def _generator(ctx: StageContext):
@@ -172,10 +181,10 @@ def _generator(ctx: StageContext):
 
     path, revision = _model_source(ctx)
     tokenizer = load_tokenizer(path, revision=revision)
-    if ctx.cfg.rollout.backend == "vllm":
+    if ctx.spec.rollout.backend == "vllm":
         from xlt.generation.vllm import VLLMGenerator
 
-        generator = VLLMGenerator(str(path), gpu_memory_utilization=ctx.cfg.rollout.gpu_memory_utilization,
+        generator = VLLMGenerator(str(path), gpu_memory_utilization=ctx.spec.rollout.gpu_memory_utilization,
                                   seed=ctx.seed, enable_sleep_mode=False, colocated=False)  # fmt: skip
         return generator, tokenizer
     import torch
@@ -185,7 +194,7 @@ def _generator(ctx: StageContext):
     model = load_model(path, revision=revision).eval()
     if torch.cuda.is_available():
         model = model.to("cuda")
-    return HFGenerator(model, tokenizer, batch_size=ctx.cfg.rollout.batch_size), tokenizer
+    return HFGenerator(model, tokenizer, batch_size=ctx.spec.rollout.batch_size), tokenizer
 
 
 def _chat_renderer(tokenizer):

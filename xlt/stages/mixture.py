@@ -22,16 +22,29 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from xlt.data import mixtures
+from xlt.data.config import DataConfig
 from xlt.pipeline import StageContext
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class MixtureSpec:
+    """Everything the mixture stage reads (the SFT pool comes as its `data` input)."""
+
+    data: DataConfig  # trainable and held-out languages, parallel_k
+    mixture: str  # monolingual | multilingual | parallel
+    num_tokens: int | None  # the token budget; None: the smallest mixture's full size
+    source_language: str | None  # the monolingual mixture's language; None for the others
+    tokenizer: tuple[str, str | None] | None  # (model.path, revision) without a pretrain input
+
+
 def run(ctx: StageContext) -> None:
-    data, sft = ctx.cfg.data, ctx.cfg.sft
+    data, spec = ctx.spec.data, ctx.spec
     pool = Path(ctx.inputs["data"]) / "sft.jsonl"
     select_args = {
         "languages": data.trainable_languages,
@@ -42,11 +55,11 @@ def run(ctx: StageContext) -> None:
     sizes = mixtures.full_sizes(
         lambda: mixtures.group_by_task(_read_jsonl(pool)), count_tokens, **select_args
     )
-    budget = sft.num_tokens or min(sizes.values())
-    source = ctx.cfg.rl.source_language if sft.mixture == "monolingual" else None
+    budget = spec.num_tokens or min(sizes.values())
+    source = spec.source_language
     examples = list(
         mixtures.build_mixture(
-            sft.mixture,
+            spec.mixture,
             _read_jsonl(pool),
             budget=budget,
             count_tokens=count_tokens,
@@ -58,7 +71,7 @@ def run(ctx: StageContext) -> None:
         for record in mixtures.assert_absent(examples, data.held_out, "SFT mixture"):
             f.write(json.dumps(record) + "\n")
     summary = {
-        "kind": sft.mixture,
+        "kind": spec.mixture,
         "source_language": source,
         "budget_tokens": budget,
         "tokens": sum(count_tokens(r) for r in examples),
@@ -71,16 +84,17 @@ def run(ctx: StageContext) -> None:
     ctx.tracker.log(
         {"mixture/tokens": summary["tokens"], "mixture/tasks": summary["tasks"]}, step=0
     )
-    log.info("SFT mixture %s: %s", sft.mixture, summary)
+    log.info("SFT mixture %s: %s", spec.mixture, summary)
 
 
 def token_counter(ctx: StageContext) -> tuple[mixtures.TokenCounter, str]:
     """Count with the study's tokenizer where one exists; the proxy otherwise."""
     source: str | Path | None = None
+    revision = None
     if "pretrain" in ctx.inputs:
         source = Path(ctx.inputs["pretrain"]) / "model"
-    elif ctx.cfg.model.path:
-        source = ctx.cfg.model.path
+    elif ctx.spec.tokenizer is not None:
+        source, revision = ctx.spec.tokenizer
     if source is None:
         log.warning(
             "mixture: no tokenizer (no pretrain input, model.path unset); matching mixtures in "
@@ -89,7 +103,6 @@ def token_counter(ctx: StageContext) -> tuple[mixtures.TokenCounter, str]:
         return mixtures.example_tokens, "xlt.data.mixtures.proxy_tokens(prompt + response)"
     from xlt.models import load_tokenizer  # imports torch/transformers: only when needed
 
-    revision = None if "pretrain" in ctx.inputs else ctx.cfg.model.revision
     tokenizer = load_tokenizer(source, revision=revision)
 
     def count(record: mixtures.Record) -> int:

@@ -14,17 +14,28 @@ Metrics: `pretrain/loss`, `pretrain/lr`, `pretrain/grad_norm`, `pretrain/tokens_
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from xlt.model_config import ModelConfig
 from xlt.models import build_tiny_model, build_tokenizer
 from xlt.pipeline import StageContext
+from xlt.train.config import ParallelPlan, PretrainConfig
 from xlt.train.data import pack_pretrain
-from xlt.train.engine import ParallelPlan
-from xlt.train.loop import CausalLMTrainer, TrainSettings, train_and_export
+from xlt.train.loop import CausalLMTrainer, train_and_export
+
+
+@dataclass(frozen=True)
+class PretrainSpec:
+    """Everything the pretrain stage reads (the corpus comes as its `data` input)."""
+
+    model: ModelConfig
+    pretrain: PretrainConfig
+    parallelization: ParallelPlan
 
 
 def run(ctx: StageContext) -> None:
-    model_cfg, pre, par = ctx.cfg.model, ctx.cfg.pretrain, ctx.cfg.parallelization
+    model_cfg, pre = ctx.spec.model, ctx.spec.pretrain
     texts = [record["text"] for record in _read_jsonl(Path(ctx.inputs["data"]) / "corpus.jsonl")]
 
     # ---- tokenizer and model from scratch (deterministic: every rank builds the same ones)
@@ -46,24 +57,15 @@ def run(ctx: StageContext) -> None:
     trainer = CausalLMTrainer(
         model,
         examples,
-        plan_from_config(par),
-        TrainSettings.from_stage_config(pre, ctx.seed),
+        ctx.spec.parallelization,
+        pre,
+        seed=ctx.seed,
         ckpt_dir=ctx.out / "checkpoints",
         tracker=ctx.tracker,
         pad_id=tokenizer.pad_token_id,
         metric_prefix="pretrain",
     )
     train_and_export(trainer, tokenizer, ctx.out / "model")
-
-
-def plan_from_config(par) -> ParallelPlan:
-    """The engine's plan from a `ParallelizationConfig` (same field names)."""
-    return ParallelPlan(
-        zero_stage=par.zero_stage,
-        offload_optimizer=par.offload_optimizer,
-        offload_params=par.offload_params,
-        bf16=par.bf16,
-    )
 
 
 def _read_jsonl(path: Path) -> list[dict]:

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
+from xlt.config import RLConfig
 from xlt.data.records import Problem
+from xlt.execution.config import ExecutionConfig
+from xlt.generation.config import RolloutConfig
+from xlt.model_config import ModelConfig
 from xlt.pipeline import StageContext
 from xlt.rl.rollout import load_value_model
 from xlt.rl.trainer import RLSettings, RLTrainer
-from xlt.train.engine import ParallelPlan, rank
+from xlt.train.config import ParallelPlan
+from xlt.train.engine import rank
 
 
 def preflight(cfg) -> None:
@@ -83,17 +89,27 @@ def load_problems(data_dir: Path, language: str, oracle: bool) -> list[Problem]:
     return problems
 
 
+@dataclass(frozen=True)
+class RLSpec:
+    """Everything the rl stage reads (the starting checkpoint and problems come as inputs)."""
+
+    model: ModelConfig  # chat template or not; path/revision when there is no sft input
+    rl: RLConfig
+    rollout: RolloutConfig
+    execution: ExecutionConfig
+    parallelization: ParallelPlan
+
+
 def run(ctx: StageContext) -> None:
     from xlt.models import load_model, load_tokenizer, save_model
     from xlt.train.engine import deepspeed_config, zero3_model_context
 
-    cfg = ctx.cfg
+    cfg = ctx.spec
     preflight(cfg)
     model_dir = ctx.inputs["sft"] / "model" if "sft" in ctx.inputs else cfg.model.path
     revision = None if "sft" in ctx.inputs else cfg.model.revision
     problems = load_problems(ctx.inputs["data"], cfg.rl.source_language, cfg.rl.oracle)
-    p = cfg.parallelization
-    plan = ParallelPlan(p.zero_stage, p.offload_optimizer, p.offload_params, p.bf16)
+    plan = cfg.parallelization
     settings = settings_of(cfg, ctx.seed)
     if settings.rollout_backend == "vllm":
         settings = RLSettings(**{**vars(settings), "vllm_model_path": str(model_dir)})

@@ -17,14 +17,17 @@ Metrics: `train/loss`, `train/lr`, `train/grad_norm`, `train/tokens_per_s`, and
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from transformers import AutoConfig
 
+from xlt.model_config import ModelConfig
 from xlt.models import load_model, load_tokenizer
 from xlt.pipeline import StageContext
-from xlt.stages.pretrain import _read_jsonl, plan_from_config
+from xlt.stages.pretrain import _read_jsonl
+from xlt.train.config import ParallelPlan, SFTConfig
 from xlt.train.data import build_sft_examples
 from xlt.train.engine import (
     check_batch_layout,
@@ -33,20 +36,28 @@ from xlt.train.engine import (
     world_size,
     zero3_model_context,
 )
-from xlt.train.loop import CausalLMTrainer, TrainSettings, train_and_export
+from xlt.train.loop import CausalLMTrainer, train_and_export
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SFTSpec:
+    """Everything the SFT stage reads (the base model and mixture come as inputs)."""
+
+    model: ModelConfig
+    sft: SFTConfig
+    parallelization: ParallelPlan
+
+
 def run(ctx: StageContext) -> None:
-    model_cfg, sft, par = ctx.cfg.model, ctx.cfg.sft, ctx.cfg.parallelization
+    model_cfg, sft, plan = ctx.spec.model, ctx.spec.sft, ctx.spec.parallelization
     if "pretrain" in ctx.inputs:
         path, revision = Path(ctx.inputs["pretrain"]) / "model", None
     elif model_cfg.path is not None:
         path, revision = model_cfg.path, model_cfg.revision
     else:
         raise ValueError("sft: no base model: set model.path or enable the pretrain stage")
-    plan = plan_from_config(par)
 
     # ---- checks that are cheap before loading billions of weights
     max_positions = AutoConfig.from_pretrained(str(path), revision=revision).max_position_embeddings
@@ -80,7 +91,8 @@ def run(ctx: StageContext) -> None:
         model,
         examples,
         plan,
-        TrainSettings.from_stage_config(sft, ctx.seed),
+        sft,
+        seed=ctx.seed,
         ckpt_dir=ctx.out / "checkpoints",
         tracker=ctx.tracker,
         pad_id=tokenizer.pad_token_id,

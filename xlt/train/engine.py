@@ -29,51 +29,12 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from xlt.train.config import ParallelPlan  # the `parallelization` config group
 from xlt.train.schedule import warmup_cosine_lambda
-
-PRESETS = {
-    "single": dict(zero_stage=0, offload_optimizer=False, offload_params=False),
-    "zero2": dict(zero_stage=2, offload_optimizer=False, offload_params=False),
-    "zero3": dict(zero_stage=3, offload_optimizer=False, offload_params=False),
-    "zero3_offload": dict(zero_stage=3, offload_optimizer=True, offload_params=True),
-}
-
-
-@dataclass(frozen=True)
-class ParallelPlan:
-    """How the model is sharded across data-parallel ranks (one DeepSpeed ZeRO stage)."""
-
-    zero_stage: int = 0
-    offload_optimizer: bool = False
-    offload_params: bool = False
-    bf16: bool | None = None  # None: bf16 where CUDA is available, fp32 on CPU
-
-    def __post_init__(self) -> None:
-        if self.zero_stage not in (0, 1, 2, 3):
-            raise ValueError(f"zero_stage={self.zero_stage}; DeepSpeed ZeRO stages are 0, 1, 2, 3")
-        if self.offload_params and self.zero_stage != 3:
-            raise ValueError(
-                "offload_params needs zero_stage=3 (only ZeRO-3 partitions parameters)"
-            )
-        if self.offload_optimizer and self.zero_stage == 0:
-            raise ValueError(
-                "offload_optimizer needs zero_stage >= 1; use the zero3_offload preset"
-            )
-
-    @classmethod
-    def preset(cls, name: str, bf16: bool | None = None) -> ParallelPlan:
-        if name not in PRESETS:
-            raise ValueError(f"unknown parallelization {name!r}; choose one of {sorted(PRESETS)}")
-        return cls(**PRESETS[name], bf16=bf16)
-
-    @property
-    def use_bf16(self) -> bool:
-        return torch.cuda.is_available() if self.bf16 is None else self.bf16
 
 
 def ensure_distributed_env() -> None:

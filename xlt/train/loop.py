@@ -1,8 +1,8 @@
 """The training loop shared by pretraining and SFT: DeepSpeed engine, token-weighted loss,
 gradient accumulation, periodic checkpoints with exact resume, tracker logging.
 
-    trainer = CausalLMTrainer(model, examples, ParallelPlan.preset("zero3"), settings,
-                              ckpt_dir=out / "checkpoints", tracker=tracker, pad_id=tok.pad_token_id)
+    trainer = CausalLMTrainer(model, examples, ParallelPlan.preset("zero3"), SFTConfig(...),
+                              seed=0, ckpt_dir=out / "checkpoints", tracker=tracker, pad_id=tok.pad_token_id)
     trainer.setup()            # engine + resume from the newest complete checkpoint, if any
     losses = trainer.train()   # {step: loss} for the steps this call ran
     save_model(trainer.engine, tok, out / "model")
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -33,48 +32,15 @@ import torch.nn.functional as F
 
 from xlt.models import save_model
 from xlt.train.checkpoint import load_latest_checkpoint, save_checkpoint
+from xlt.train.config import ParallelPlan, TrainConfig
 from xlt.train.data import IGNORE_INDEX, DataOrder, TokenExample, collate
 from xlt.train.engine import (
-    ParallelPlan,
     check_batch_layout,
     optimizer_step,
     rank,
     setup_engine,
     world_size,
 )
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    max_steps: int  # optimizer steps
-    batch_size: int  # sequences per optimizer step, summed over ranks and accumulation
-    micro_batch_size: int  # sequences per forward pass per rank
-    max_seq_len: int  # longest sequence fed to the model
-    lr: float
-    warmup_steps: int = 0
-    min_lr_ratio: float = 0.1
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
-    seed: int = 0  # data order
-    save_every: int = 0  # optimizer steps between checkpoints; 0: none
-    keep_last: int = 2
-    log_every: int = 1
-    length_grouped: bool = True  # batch examples of similar length (SFT); see DataOrder
-
-    def __post_init__(self) -> None:
-        if self.max_steps < 1 or self.lr <= 0:
-            raise ValueError(f"max_steps={self.max_steps} and lr={self.lr} must be positive")
-        if self.save_every < 0:
-            raise ValueError(f"save_every={self.save_every}; use 0 for no checkpoints")
-
-    @classmethod
-    def from_stage_config(cls, cfg, seed: int) -> TrainSettings:
-        """From a `PretrainConfig` or `SFTConfig`: same field names, `seq_len` -> `max_seq_len`.
-
-        Fields the stage config lacks keep their defaults (pretraining has no `min_lr_ratio`).
-        """
-        shared = {f.name: getattr(cfg, f.name) for f in fields(cls) if hasattr(cfg, f.name)}
-        return cls(**shared, max_seq_len=cfg.seq_len, seed=seed)
 
 
 def next_token_targets(labels_BT: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,24 +70,25 @@ class CausalLMTrainer:
         model,
         examples: list[TokenExample],
         plan: ParallelPlan,
-        settings: TrainSettings,
+        settings: TrainConfig,
         *,
+        seed: int = 0,
         ckpt_dir: str | Path,
         tracker,
         pad_id: int,
         metric_prefix: str = "train",
     ):
         model_max = model.config.max_position_embeddings
-        if settings.max_seq_len > model_max:
+        if settings.seq_len > model_max:
             raise ValueError(
-                f"sequence length {settings.max_seq_len} exceeds the model's "
+                f"sequence length {settings.seq_len} exceeds the model's "
                 f"max_position_embeddings={model_max}; lower seq_len to <= {model_max}"
             )
         longest = max(len(ex.input_ids) for ex in examples)
-        if longest > settings.max_seq_len:
+        if longest > settings.seq_len:
             raise ValueError(
-                f"an example has {longest} tokens > max_seq_len={settings.max_seq_len}; "
-                "build examples with the same max_seq_len"
+                f"an example has {longest} tokens > seq_len={settings.seq_len}; "
+                "build examples with the same seq_len"
             )
         self.num_ranks = world_size()
         self.grad_accum_steps = check_batch_layout(
@@ -137,7 +104,7 @@ class CausalLMTrainer:
         self.metric_prefix = metric_prefix
         lengths = tuple(len(ex.input_ids) for ex in examples) if settings.length_grouped else None
         self.order = DataOrder(
-            len(examples), settings.micro_batch_size, self.num_ranks, settings.seed, lengths
+            len(examples), settings.micro_batch_size, self.num_ranks, seed, lengths
         )
         self.engine = None
         self.step = 0  # optimizer steps done

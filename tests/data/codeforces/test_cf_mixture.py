@@ -13,6 +13,7 @@ from xlt.data import mixtures
 from xlt.pipeline import StageContext
 from xlt.run import build_config
 from xlt.stages import mixture as mixture_stage
+from xlt.study import mixture_spec
 from xlt.tracking.base import JsonlTracker
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
@@ -63,7 +64,8 @@ def test_the_three_mixtures_are_token_matched_on_a_codeforces_pool(built, tmp_pa
         stage_out = tmp_path / kind
         stage_out.mkdir()
         tracker = JsonlTracker(tmp_path / f"{kind}.log")
-        mixture_stage.run(StageContext(cfg, {"data": data_dir}, stage_out, tracker, seed=0))
+        spec = mixture_spec(cfg)
+        mixture_stage.run(StageContext(spec, {"data": data_dir}, stage_out, tracker, seed=0))
         tracker.close()
         summary = json.loads((stage_out / "mixture.json").read_text())
         budgets[kind], tokens[kind] = summary["budget_tokens"], summary["tokens"]

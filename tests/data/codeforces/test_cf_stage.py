@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
+from xlt.paths import BENCHMARKS_DIR
 from xlt.pipeline import StageContext
 from xlt.run import build_config
 from xlt.stages import data_paper
+from xlt.study import data_spec
 from xlt.tracking.base import JsonlTracker, read_jsonl_log
 
 from .conftest import FIXTURES
@@ -39,7 +41,7 @@ def local_copy(tmp_path) -> Path:
 
 def test_default_config_pins_hub_revisions_and_finds_benchmarks():
     cfg = _cfg()
-    params = data_paper.build_params(cfg.data)
+    params = data_paper.build_params(cfg.data, 0, BENCHMARKS_DIR)
     assert len(params.train_problems.revision) == 40 and len(params.submissions.revision) == 40
     assert (
         params.train_problems.config == "default"
@@ -56,7 +58,7 @@ def test_bad_data_values_fail_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="solutions_per_language"):
         _cfg("data.solutions_per_language=5")
     with pytest.raises(ValueError, match="nothing at"):
-        data_paper.build_params(_cfg(f"data.local_path={tmp_path}").data)
+        data_paper.build_params(_cfg(f"data.local_path={tmp_path}").data, 0, BENCHMARKS_DIR)
 
 
 def test_stage_writes_the_data_artifact_and_logs_it(local_copy, tmp_path, run_jobs, capfd):
@@ -70,7 +72,7 @@ def test_stage_writes_the_data_artifact_and_logs_it(local_copy, tmp_path, run_jo
     )
     out = tmp_path / "artifact"
     tracker = JsonlTracker(tmp_path / "log.jsonl")
-    data_paper.run(StageContext(cfg, {}, out, tracker, seed=0), run_jobs=run_jobs)
+    data_paper.run(StageContext(data_spec(cfg), {}, out, tracker, seed=0), run_jobs=run_jobs)
     tracker.close()
     progress = capfd.readouterr().err  # tqdm bars: one per streaming pass, one for verification
     for bar in ("eval_problems", "train_problems", "submissions", "verify"):

@@ -1,0 +1,20 @@
+"""The `tracking` config group: the JSONL log and its optional W&B mirror (`xlt.tracking`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xlt.checks import check_choice
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    backend: str = "jsonl"  # jsonl | wandb (the JSONL log is always written)
+    project: str = "xlt"
+    entity: str | None = None
+    mode: str = "offline"  # offline | online
+    group: str | None = None  # runs of one sweep share a group
+
+    def __post_init__(self) -> None:
+        check_choice(self.backend, ("jsonl", "wandb"), "tracking.backend")
+        check_choice(self.mode, ("offline", "online"), "tracking.mode")
