@@ -253,3 +253,61 @@ def test_runs_on_two_micro_suites_keep_their_problems_apart(sweep):
     assert float(cell["value"]) == pytest.approx(expected)
     post_py = cells[("SFT parallel + GRPO py", "py")]  # deltas pair problems within a suite
     assert int(post_py["num_tasks"]) == 2 * NUM_TASKS and abs(float(post_py["delta"])) < 0.5
+
+
+def _write_spec_run(run_dir, eval_root, rows, skills, rng):
+    """A finished run folder as xlt.run writes it now: rows.json from xlt.study's rows, and
+    evaluations whose row.json holds those rows."""
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps(_config("parallel", "py")))
+    (run_dir / "rows.json").write_text(json.dumps({s: r.to_dict() for s, r in rows.items()}))
+    artifacts = {}
+    for stage, row in rows.items():
+        folder = eval_root / f"{row.sft_hash}_{row.rl_hash}_{stage}"
+        if not (folder / "row.json").is_file():  # a shared pre-RL evaluation is written once
+            results = {}
+            for language in LANGUAGES:
+                results[language] = [
+                    ProblemResult(f"P{t}", f"T/{t}", language, [
+                        SampleResult("x", "ok" if rng.random() < skills[stage][language]
+                                     else "wrong_answer") for _ in range(NUM_SAMPLES)
+                    ]) for t in range(NUM_TASKS)
+                ]  # fmt: skip
+                append_results(results_path(folder, language), results[language])
+            write_row(folder, row.to_dict(), row.label, summarize(results, [1]), benchmark="s")
+        artifacts[f"eval_{stage}"] = str(folder)
+    (run_dir / "run.json").write_text(json.dumps({"artifacts": artifacts}))
+
+
+@pytest.mark.parametrize(
+    ("setting", "values", "shared_pre"),
+    [("rl.lr", ("0.0002", "0.0001"), True), ("sft.lr", ("0.001", "0.0005"), False)],
+)
+def test_runs_differing_in_one_hyperparameter_are_two_rows_named_by_it(
+    tmp_path, setting, values, shared_pre
+):
+    from xlt.run import compose
+    from xlt.study import row_ids
+
+    rng = np.random.default_rng(1)
+    sweep = tmp_path / "sweep"
+    # Run 0 gains in py after RL; run 1 does not: pooling them would hide which did what.
+    gains = {values[0]: 0.5, values[1]: 0.0}
+    for number, value in enumerate(values):
+        rows = row_ids(compose("+experiment=parallel_sft", f"{setting}={value}"))
+        skills = {"pre_rl": {"py": 0.3, "js": 0.3, "lua": 0.3},
+                  "post_rl": {"py": 0.3 + gains[value], "js": 0.3, "lua": 0.3}}  # fmt: skip
+        _write_spec_run(sweep / str(number), tmp_path / "evals", rows, skills, rng)
+    cells = _cells(report.make_report(sweep, num_bootstrap=100)["csv"])
+    labels = sorted({label for label, _ in cells})
+    post = {v: f"SFT parallel + GRPO py [{setting}={float(v)}]" for v in values}
+    assert set(post.values()) <= set(labels)
+    if shared_pre:  # RL settings do not touch the pre-RL row: one row, no variant
+        assert "SFT parallel" in labels and len(labels) == 3
+    else:
+        assert {f"SFT parallel [{setting}={float(v)}]" for v in values} <= set(labels)
+        assert len(labels) == 4
+    # Each post-RL row is paired with its own pre-RL row: the gain shows in one run only.
+    assert float(cells[(post[values[0]], "py")]["delta"]) > 0.3
+    assert abs(float(cells[(post[values[1]], "py")]["delta"])) < 0.15
+    assert all(cells[(label, "py")]["num_seeds"] == "1" for label in labels)

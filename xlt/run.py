@@ -50,6 +50,7 @@ from xlt.study import row_ids, run_study
 from xlt.tracking import NullTracker, make_tracker
 
 log = logging.getLogger("xlt.run")
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 # (config group, name of the base node) -> the dataclass whose defaults it holds. Every YAML of
 # a group starts from its base and lists only what differs, so each default has one home.
@@ -91,6 +92,15 @@ def build_config(dict_cfg: DictConfig) -> XltConfig:
         raise ValueError(str(cause if isinstance(cause, ValueError) else error)) from None
     assert isinstance(cfg, XltConfig), type(cfg)
     return cfg
+
+
+def compose(*overrides: str) -> XltConfig:
+    """The typed config of `python -m xlt.run <overrides>`, without running anything."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return build_config(hydra_compose(config_name="config", overrides=list(overrides)))
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

@@ -132,6 +132,30 @@ def overhead_ms(executor: Executor, repeats: int = 40) -> dict[str, float]:
             "bare_cpu": (cpu1 - cpu0) * ms, "xlt_cpu": (cpu2 - cpu1) * ms}  # fmt: skip
 
 
+def _compare_language(code: str, jobs, executor, go_cache, totals: dict) -> int:
+    """Time one language's jobs under the reference harness and xlt, print the line, add
+    to `totals`; returns the number of verdict disagreements."""
+    cpu0, start = _children_cpu_s(), time.perf_counter()
+    ref = [reference_run(job, go_cache) for job in jobs]
+    ref_s, ref_cpu = time.perf_counter() - start, _children_cpu_s() - cpu0
+    cpu0, start = _children_cpu_s(), time.perf_counter()
+    ours = executor.run(jobs)
+    xlt_s, xlt_cpu = time.perf_counter() - start, _children_cpu_s() - cpu0
+    bad = [(j.id, r, o.status) for j, r, o in zip(jobs, ref, ours, strict=True) if r != o.status]
+    passed = sum(o.passed for o in ours)
+    # Compile servers are reaped only at close: their CPU shows up in the overall line.
+    print(f"{code:6} {len(jobs):4} {len(jobs) / ref_s:10.2f} {len(jobs) / xlt_s:10.2f} {ref_s / xlt_s:7.2f} "
+          f"{ref_cpu / max(xlt_cpu, 1e-9):7.2f}  {passed}/{len(jobs)} ok, {len(bad)} differ")  # fmt: skip
+    for job_id, r, o in bad:
+        print(f"    DIFFER {job_id}: reference {r}, xlt {o}")
+    sys.stdout.flush()
+    totals["ref_s"] += ref_s
+    totals["xlt_s"] += xlt_s
+    totals["ref_cpu"] += ref_cpu
+    totals["n"] += len(jobs)
+    return len(bad)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -173,27 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     for code in languages:
         jobs = sample_jobs(code, args.per_language)
         all_jobs += jobs
-        cpu0, start = _children_cpu_s(), time.perf_counter()
-        ref = [reference_run(job, go_cache) for job in jobs]
-        ref_s, ref_cpu = time.perf_counter() - start, _children_cpu_s() - cpu0
-        cpu0, start = _children_cpu_s(), time.perf_counter()
-        ours = executor.run(jobs)
-        xlt_s, xlt_cpu = time.perf_counter() - start, _children_cpu_s() - cpu0
-        bad = [
-            (j.id, r, o.status) for j, r, o in zip(jobs, ref, ours, strict=True) if r != o.status
-        ]
-        disagreements += len(bad)
-        passed = sum(o.passed for o in ours)
-        # Compile servers are reaped only at close: their CPU shows up in the overall line.
-        print(f"{code:6} {len(jobs):4} {len(jobs) / ref_s:10.2f} {len(jobs) / xlt_s:10.2f} {ref_s / xlt_s:7.2f} "
-              f"{ref_cpu / max(xlt_cpu, 1e-9):7.2f}  {passed}/{len(jobs)} ok, {len(bad)} differ")  # fmt: skip
-        for job_id, r, o in bad:
-            print(f"    DIFFER {job_id}: reference {r}, xlt {o}")
-        sys.stdout.flush()
-        totals["ref_s"] += ref_s
-        totals["xlt_s"] += xlt_s
-        totals["ref_cpu"] += ref_cpu
-        totals["n"] += len(jobs)
+        disagreements += _compare_language(code, jobs, executor, go_cache, totals)
 
     start = time.perf_counter()
     again = executor.run(all_jobs)

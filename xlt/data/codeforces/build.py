@@ -211,56 +211,76 @@ def build(
     try:
         _stream_train(params, accounting, decontaminator, eval_ids, store, progress)
         _stream_submissions(params, accounting, store, progress)
-
         # ---- verification and translation, a batch of problems at a time
-        counts = {"parallel": 0, "sft": 0, "rl": 0, "rl_oracle": 0, "tokens": {}}
         # A seeded task order: the mixture stage takes whole tasks from the front of sft.jsonl.
         ids = store.problem_ids()
         random.Random(params.seed).shuffle(ids)
-        with ExitStack() as files:
-            handles = {
-                name: files.enter_context((out / f"{name}.jsonl").open("w", encoding="utf-8"))
-                for name in ("parallel", "provenance", "sft", "rl", "rl_oracle")
-            }
-            bar = tqdm(total=len(ids), desc="verify", disable=not progress, mininterval=2.0)
-            for start in range(0, len(ids), params.batch_problems):
-                batch = [
-                    (p, store.candidates(p.id))
-                    for p in store.problems(ids[start : start + params.batch_problems])
-                ]
-                verified = harvest(
-                    batch,
-                    per_language=params.per_language,
-                    factors=params.time_factors,
-                    run_jobs=run_jobs,
-                    stats=stats,
-                )
-                if params.translate_to:
-                    requests = [
-                        request
-                        for problem, _ in batch
-                        for request in translation_requests(
-                            problem,
-                            [v for v in verified if v.problem_id == problem.id],
-                            params.translate_to,
-                            params.pivot_order,
-                        )
-                    ]
-                    verified += translate_and_verify(
-                        requests,
-                        translator=translator,
-                        factors=params.time_factors,
-                        run_jobs=run_jobs,
-                        stats=stats,
-                    )
-                _write_batch(batch, verified, params, handles, counts, stats, count_tokens)
-                bar.update(len(batch))
-            bar.close()
+        counts = _verify_all(params, store, ids, out, run_jobs, translator, stats, count_tokens,
+                             progress)  # fmt: skip
     finally:
         store.close()
     (out / "work" / "spill.sqlite").unlink(missing_ok=True)
 
-    manifest = {
+    # ---- manifest
+    manifest = _manifest(params, counts, len(ids), accounting, stats, decontaminator)
+    (out / "decontamination.json").write_text(json.dumps(decontaminator.report(), indent=1))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+    return manifest
+
+
+def _verify_all(params, store, ids, out, run_jobs, translator, stats, count_tokens, progress):
+    """Verify (and translate) every problem's candidates in batches; write the JSONL files.
+    Returns the counts of what was written."""
+    counts = {"parallel": 0, "sft": 0, "rl": 0, "rl_oracle": 0, "tokens": {}}
+    with ExitStack() as files:
+        handles = {
+            name: files.enter_context((out / f"{name}.jsonl").open("w", encoding="utf-8"))
+            for name in ("parallel", "provenance", "sft", "rl", "rl_oracle")
+        }
+        bar = tqdm(total=len(ids), desc="verify", disable=not progress, mininterval=2.0)
+        for start in range(0, len(ids), params.batch_problems):
+            batch = [
+                (p, store.candidates(p.id))
+                for p in store.problems(ids[start : start + params.batch_problems])
+            ]
+            verified = harvest(
+                batch,
+                per_language=params.per_language,
+                factors=params.time_factors,
+                run_jobs=run_jobs,
+                stats=stats,
+            )
+            if params.translate_to:
+                verified += _translations(params, batch, verified, translator, run_jobs, stats)
+            _write_batch(batch, verified, params, handles, counts, stats, count_tokens)
+            bar.update(len(batch))
+        bar.close()
+    return counts
+
+
+def _translations(params, batch, verified, translator, run_jobs, stats) -> list[Verified]:
+    """Verified translations of a batch's verified programs into `params.translate_to`."""
+    requests = [
+        request
+        for problem, _ in batch
+        for request in translation_requests(
+            problem,
+            [v for v in verified if v.problem_id == problem.id],
+            params.translate_to,
+            params.pivot_order,
+        )
+    ]
+    return translate_and_verify(
+        requests,
+        translator=translator,
+        factors=params.time_factors,
+        run_jobs=run_jobs,
+        stats=stats,
+    )
+
+
+def _manifest(params, counts, num_problems, accounting, stats, decontaminator) -> dict[str, Any]:
+    return {
         "kind": "codeforces",
         "files": list(ARTIFACT_FILES)
         + ["provenance.jsonl", "rl_oracle.jsonl", "decontamination.json"],
@@ -272,15 +292,12 @@ def build(
         "languages": list(params.languages),
         "held_out": list(params.held_out),
         "counts": counts,
-        "num_training_problems": len(ids),
+        "num_training_problems": num_problems,
         "accounting": accounting.to_dict(),
-        "parallel": stats.metrics(len(ids)),
+        "parallel": stats.metrics(num_problems),
         "decontamination": {k: v for k, v in decontaminator.report().items() if k != "drops"},
-        "metrics": {**accounting.metrics(), **stats.metrics(len(ids))},
+        "metrics": {**accounting.metrics(), **stats.metrics(num_problems)},
     }
-    (out / "decontamination.json").write_text(json.dumps(decontaminator.report(), indent=1))
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
-    return manifest
 
 
 def _write_batch(batch, verified: list[Verified], params, handles, counts, stats, count_tokens):

@@ -1,0 +1,193 @@
+"""Each stage sees exactly what its cache key hashes: its frozen spec, nothing else.
+
+The specs come from `xlt.study` on composed configs (micro and paper scale), so these tests
+cover what a real run hashes. Every leaf of every spec is changed in turn: a setting the
+stage can read must change its key; a setting declared `outside_key` (speed or storage
+only) must not.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import pytest
+
+import xlt.stages.data
+import xlt.study as study
+from xlt.pipeline import Pipeline, StageContext, stage_key
+from xlt.run import compose
+from xlt.spec import key_dict
+from xlt.stages import analyze, pretrain, rl, sft
+
+PAPER_TRANSLATING = ("scale=paper", "data.translate_to=[java]", "data.languages=[py,cpp,java]",
+                     "data.held_out=[]")  # fmt: skip
+
+
+def _specs(cfg) -> dict[str, Any]:
+    """Every stage's spec for one setting, as `run_study` builds them."""
+    rows = study.row_ids(cfg)
+    specs = {
+        "data": study.data_spec(cfg),
+        "pretrain": pretrain.PretrainSpec(cfg.model, cfg.pretrain, cfg.parallelization),
+        "mixture": study.mixture_spec(cfg),
+        "sft": sft.SFTSpec(cfg.model, cfg.sft, cfg.parallelization),
+        "eval_pre_rl": study.eval_spec(cfg, rows["pre_rl"]),
+        "rl": rl.RLSpec(cfg.model, cfg.rl, cfg.rollout, cfg.execution, cfg.parallelization),
+        "analyze": analyze.AnalyzeSpec(cfg.analysis, cfg.model),
+    }
+    return specs
+
+
+def _leaves(value: Any, path: tuple = ()):
+    """(path, field, value) of every non-dataclass field under a spec, recursively."""
+    for f in dataclasses.fields(value):
+        child = getattr(value, f.name)
+        if dataclasses.is_dataclass(child):
+            yield from _leaves(child, (*path, f.name))
+        else:
+            yield (*path, f.name), f, child
+
+
+def _changed(value: Any) -> Any:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value * 2 + 1
+    if isinstance(value, str):
+        return value + "_changed"
+    if value is None:
+        return "changed"
+    if isinstance(value, list | tuple):
+        return type(value)([*value, "extra"])
+    if isinstance(value, dict):
+        return {**value, "extra": 1}
+    raise AssertionError(f"no change rule for {value!r}")
+
+
+def _with(spec: Any, path: tuple, value: Any) -> Any:
+    """A copy of `spec` with the leaf at `path` set to `value` (checks bypassed: only the
+    key is computed from it)."""
+    copied = copy.deepcopy(spec)
+    parent = copied
+    for name in path[:-1]:
+        parent = getattr(parent, name)
+    object.__setattr__(parent, path[-1], value)
+    return copied
+
+
+@pytest.mark.parametrize("overrides", [("+experiment=parallel_sft",), PAPER_TRANSLATING])
+def test_every_setting_a_stage_reads_changes_its_key_and_no_other_does(overrides):
+    specs = _specs(compose(*overrides))
+    checked = 0
+    for stage, spec in specs.items():
+        key = stage_key(stage, spec, {})
+        for path, field, value in _leaves(spec):
+            other = stage_key(stage, _with(spec, path, _changed(value)), {})
+            where = f"{stage}: {'.'.join(path)}"
+            if field.metadata.get("outside_key"):
+                assert other == key, f"{where} is speed-only but changed the key"
+            else:
+                assert other != key, f"{where} can change the stage's output but not its key"
+            checked += 1
+    assert checked > 150  # every leaf of seven specs, not a handful
+
+
+def test_speed_only_settings_are_the_declared_few():
+    cfg = compose("+experiment=parallel_sft")
+    outside = {
+        f"{stage}: {'.'.join(path)}"
+        for stage, spec in _specs(cfg).items()
+        for path, field, _ in _leaves(spec)
+        if field.metadata.get("outside_key")
+    }
+    # Pool sizes, the cache folder, checkpoint cadence, a preset's name, the report's
+    # bootstrap count: nothing that can change what a stage computes.
+    names = {entry.split(": ")[1] for entry in outside}
+    assert names == {
+        "execution.workers", "execution.heavy_workers", "execution.cache_dir",
+        "pretrain.save_every", "pretrain.keep_last", "pretrain.log_every",
+        "sft.save_every", "sft.keep_last", "sft.log_every",
+        "rl.save_every", "rl.keep_last", "parallelization.name", "eval.bootstrap_samples",
+    }  # fmt: skip
+
+
+def test_the_translator_model_is_in_the_data_key():
+    # Before specs, the paper data stage's key was the data config alone, while the stage
+    # also read model.path, model.chat and rollout.backend to translate.
+    base = compose(*PAPER_TRANSLATING)
+    keys = {
+        stage_key("data", study.data_spec(compose(*PAPER_TRANSLATING, *extra)), {})
+        for extra in [(), ("data.translator_model=other/model",), ("model.chat=false",),
+                      ("rollout=hf",), ("model.revision=abc123",)]
+    }  # fmt: skip
+    assert len(keys) == 5
+    # Without translation the model is only the token counter's tokenizer.
+    plain = compose("scale=paper")
+    assert study.data_spec(plain).translator is None
+    assert study.data_spec(base).translator.path == base.model.path
+
+
+def test_the_mixture_key_holds_the_model_revision():
+    pinned = [compose("scale=paper", f"model.revision={rev}") for rev in ("aaa", "bbb")]
+    keys = {stage_key("mixture", study.mixture_spec(cfg), {}) for cfg in pinned}
+    assert len(keys) == 2
+
+
+def test_a_stage_gets_its_spec_and_nothing_else(tmp_path):
+    cfg = compose("+experiment=parallel_sft")
+    spec = study.data_spec(cfg)
+    seen: list[StageContext] = []
+    Pipeline(tmp_path, tracker=None).run("data", seen.append, spec, seed=cfg.data.seed)
+    (ctx,) = seen
+    assert ctx.spec is spec
+    assert {f.name for f in dataclasses.fields(ctx)} == {"spec", "inputs", "out", "tracker", "seed"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ctx.spec.data.num_tasks = 1  # specs and the configs in them are frozen
+    assert not hasattr(ctx.spec, "rl") and not hasattr(ctx.spec, "model")
+
+
+def test_rl_settings_rerun_rl_only(tmp_path, monkeypatch):
+    """One RL setting changed: data, pretraining, the mixture, SFT, the pre-RL evaluation and
+    the base/SFT analyses are reused; RL, its evaluation and its analysis are recomputed."""
+    ran: list[str] = []
+
+    def recorder(name):
+        def run(ctx):
+            ran.append(name)
+            (ctx.out / "model").mkdir(exist_ok=True)
+
+        return run
+
+    for module in ("data", "pretrain", "mixture", "sft", "evaluate", "rl", "analyze"):
+        monkeypatch.setattr(f"xlt.stages.{module}.run", recorder(module))
+    monkeypatch.setattr(xlt.stages.evaluate, "log_to_tracker", lambda *a: None)
+    monkeypatch.setattr(xlt.stages.analyze, "log_to_tracker", lambda *a: None)
+    pipeline = Pipeline(tmp_path, tracker=None)
+    study.run_study(compose("+experiment=parallel_sft"), pipeline)
+    assert ran == ["data", "pretrain", "mixture", "sft", "evaluate", "rl", "evaluate",
+                   "analyze", "analyze", "analyze"]  # fmt: skip
+    ran.clear()
+    study.run_study(compose("+experiment=parallel_sft", "rl.lr=1e-4"), pipeline)
+    assert ran == ["rl", "evaluate", "analyze"]
+    ran.clear()
+    study.run_study(compose("+experiment=parallel_sft", "execution.workers=1"), pipeline)
+    assert ran == []  # a pool size changes no key
+
+
+def test_row_hashes_separate_settings_and_pool_seeds():
+    rows = {
+        name: study.row_ids(compose("+experiment=parallel_sft", *extra))
+        for name, extra in [("base", ()), ("seed", ("seed=1",)), ("rl_lr", ("rl.lr=1e-4",)),
+                            ("sft_lr", ("sft.lr=5e-4",)), ("suite", ("data.seed=1",))]
+    }  # fmt: skip
+    base = rows["base"]
+    for name in ("seed", "suite"):  # seeds and suites pool into one row
+        assert rows[name]["post_rl"].setting_key == base["post_rl"].setting_key
+    assert rows["rl_lr"]["pre_rl"].setting_key == base["pre_rl"].setting_key
+    assert rows["rl_lr"]["post_rl"].setting_key != base["post_rl"].setting_key
+    assert rows["sft_lr"]["post_rl"].sft_key != base["post_rl"].sft_key
+    assert rows["rl_lr"]["post_rl"].settings["rl.lr"] == 1e-4
+    assert "seed" not in base["post_rl"].settings and "data.seed" not in base["post_rl"].settings
+    assert key_dict(base["post_rl"])["sft_hash"] == base["pre_rl"].sft_hash
