@@ -269,18 +269,14 @@ class RLTrainer:
         with torch.no_grad():
             for start in range(0, batch.num_sequences, self.rl.micro_batch_size):
                 rows = self._rows(batch, start, start + self.rl.micro_batch_size)
-                ids, attention = rows["input_ids_BL"], rows["attention_mask_BL"]
-                temperature = self.rl.temperature
-                outputs["old_logp_BL"].append(
-                    policy_forward(self.engine, ids, attention, temperature)[0]
-                )
+                outputs["old_logp_BL"].append(self._logprobs(self.engine, rows)[0])
                 if self.reference is not None:
-                    outputs["ref_logp_BL"].append(
-                        policy_forward(self.reference, ids, attention, temperature)[0]
-                    )
+                    outputs["ref_logp_BL"].append(self._logprobs(self.reference, rows)[0])
                 if self.value_engine is not None:
                     outputs["old_values_BL"].append(
-                        value_forward(self.value_engine, ids, attention)
+                        value_forward(
+                            self.value_engine, rows["input_ids_BL"], rows["attention_mask_BL"]
+                        )
                     )
         return {key: torch.cat(parts).cpu() for key, parts in outputs.items() if parts}
 
@@ -352,9 +348,7 @@ class RLTrainer:
         rl, device = self.rl, self.engine.device
         t = {key: value.to(device) for key, value in targets.items()}
         mask, micro_tokens = t["loss_mask_BL"], float(t["loss_mask_BL"].sum())
-        logp, entropy = policy_forward(
-            self.engine, rows["input_ids_BL"], rows["attention_mask_BL"], rl.temperature
-        )
+        logp, entropy = self._logprobs(self.engine, rows)
         loss, pm = algos.policy_loss(
             logp, t["old_logp_BL"], t["adv_BL"], mask, clip_low=rl.clip_low, clip_high=rl.clip_high
         )
@@ -373,6 +367,12 @@ class RLTrainer:
             self.value_engine.backward(vloss * micro_tokens * scale)
             parts.update({"rl/value_loss": vloss.detach(), "rl/value_clip_frac": vm["clip_frac"]})
         return micro_tokens, parts
+
+    def _logprobs(self, engine, rows) -> tuple[torch.Tensor, torch.Tensor]:
+        return policy_forward(
+            engine, rows["input_ids_BL"], rows["attention_mask_BL"], rows["response_mask_BL"],
+            self.rl.temperature, chunk_tokens=self.rl.logprob_chunk_tokens,
+        )  # fmt: skip
 
     def _rows(self, batch: Batch, start: int, stop: int) -> dict[str, torch.Tensor]:
         return {k: v.to(self.engine.device) for k, v in batch.rows(start, stop).items()}
