@@ -15,10 +15,13 @@ from pathlib import Path
 
 import torch
 
+from xlt.config import ExecutionConfig
 from xlt.data.records import Problem
 from xlt.execution.types import OK, RUNTIME_ERROR, TIMEOUT, Result
+from xlt.generation.config import RolloutConfig
+from xlt.rl.config import RLConfig
 from xlt.rl.rollout import load_value_model
-from xlt.rl.trainer import RLSettings, RLTrainer
+from xlt.rl.trainer import RLTrainer
 from xlt.tracking import JsonlTracker
 from xlt.train.engine import ParallelPlan
 
@@ -95,8 +98,9 @@ async def python_only_execute_async(jobs, *, workers=None, cache_dir=None, progr
     return list(await asyncio.gather(*(one(j) for j in jobs)))
 
 
-# Knobs shrunk for speed: 4 prompts x 8 samples, answers of a few tokens.
-BASE = RLSettings(
+# Knobs shrunk for speed: 4 prompts x 8 samples, answers of a few tokens; no KL and no
+# checkpoints unless a test asks (RLConfig's defaults are the micro study's).
+BASE = RLConfig(
     algorithm="grpo",
     steps=16,
     prompts_per_step=4,
@@ -105,29 +109,34 @@ BASE = RLSettings(
     lr=1e-3,
     updates_per_step=2,
     max_new_tokens=4,
-    exec_workers=2,
-    exec_timeout_s=10.0,
-    seed=0,
+    kl_coef=0.0,
+    save_every=0,
 )
+ROLLOUT = RolloutConfig(backend="hf")
+EXECUTION = ExecutionConfig(workers=2, timeout_s=10.0, cache_dir=None)
+SEED = 0
+
+
+def make_trainer(model_dir: Path, out: Path, rl: RLConfig, *, zero="single", tracker=None,
+                 execute_async=None, rollout: RolloutConfig = ROLLOUT) -> RLTrainer:  # fmt: skip
+    """An RLTrainer on the constant task from `model_dir`, as the rl stage builds it."""
+    from xlt.models import load_model, load_tokenizer
+
+    value_model = load_value_model(model_dir, seed=SEED) if rl.algorithm == "ppo" else None
+    reference = load_model(model_dir) if rl.needs_reference_model else None
+    return RLTrainer(
+        load_model(model_dir), load_tokenizer(model_dir), constant_problems(), rl, rollout,
+        EXECUTION, ParallelPlan.preset(zero), chat=False, seed=SEED,
+        ckpt_dir=out / "checkpoints", tracker=tracker, value_model=value_model,
+        reference_model=reference, execute_async=execute_async,
+    )  # fmt: skip
 
 
 def run_rl(model_dir: Path, out: Path, execute_async, *, zero: str = "single", **overrides):
     """Train from `model_dir` into `out`; returns (trainer history, trainer)."""
-    from xlt.models import load_model, load_tokenizer
-
-    settings = replace(BASE, **overrides)
-    tokenizer = load_tokenizer(model_dir)
-    value_model = reference = None
-    if settings.algorithm == "ppo":
-        value_model = load_value_model(model_dir, seed=settings.seed)
-    if settings.kl_coef > 0:
-        reference = load_model(model_dir)
     tracker = JsonlTracker(out / "metrics.jsonl")
-    trainer = RLTrainer(
-        load_model(model_dir), tokenizer, constant_problems(), settings, ParallelPlan.preset(zero),
-        ckpt_dir=out / "checkpoints", tracker=tracker, value_model=value_model,
-        reference_model=reference, execute_async=execute_async,
-    )  # fmt: skip
+    trainer = make_trainer(model_dir, out, replace(BASE, **overrides), zero=zero,
+                           tracker=tracker, execute_async=execute_async)  # fmt: skip
     try:
         trainer.setup()
         history = trainer.train()

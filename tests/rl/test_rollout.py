@@ -64,7 +64,7 @@ def test_trainer_logprobs_align_with_the_generators(pretrained_dir):
     batch = build_batch(tokenizer, prompts, completions, [0.0] * 6, tokenizer.pad_token_id)
     with torch.no_grad():
         logp_BL, entropy_BL = policy_forward(
-            model, batch.input_ids_BL, batch.attention_mask_BL, temperature=0.8
+            model, batch.input_ids_BL, batch.attention_mask_BL, batch.response_mask_BL, 0.8
         )
     mask = batch.response_mask_BL.bool()
     assert mask.sum() == sum(len(c.token_ids) for cs in completions for c in cs)
@@ -84,3 +84,44 @@ def test_critic_head_is_drawn_from_the_seed_not_the_global_rng(pretrained_dir):
     assert not torch.equal(first.score.weight, other.score.weight)
     torch.manual_seed(123)
     assert torch.equal(torch.rand(3), after_first)  # the caller's RNG stream is untouched
+
+
+def _full_reference(model, ids_BL, attention_BL, mask_BL, temperature):
+    """Log-probs from the whole (fp32) logits tensor, written out here independently of xlt."""
+    logits_BLV = model(input_ids=ids_BL, attention_mask=attention_BL).logits.float()
+    logp_BLV = torch.log_softmax(logits_BLV[:, :-1] / temperature, dim=-1)
+    logp_BL = torch.zeros(ids_BL.shape)
+    logp_BL[:, 1:] = logp_BLV.gather(-1, ids_BL[:, 1:, None]).squeeze(-1)
+    return logp_BL * mask_BL
+
+
+def test_chunked_response_logprobs_equal_the_full_computation(pretrained_dir):
+    from xlt.models import build_tiny_model, load_tokenizer
+
+    # freshly initialised: log-probs near -log(vocab), where fp32 resolves 1e-6
+    model = build_tiny_model(load_tokenizer(pretrained_dir), 32, 2, 2, 64, 64, seed=0)
+    torch.manual_seed(0)  # two rows of different lengths: a response, then right padding
+    ids_BL = torch.randint(3, model.config.vocab_size, (2, 12))
+    attention_BL = torch.tensor([[1] * 12, [1] * 9 + [0] * 3])
+    mask_BL = torch.tensor([[0.0] * 5 + [1.0] * 7, [0.0] * 4 + [1.0] * 5 + [0.0] * 3])
+    head_rows = []  # rows the output head computes logits for, per call
+    model.lm_head.register_forward_hook(lambda m, args, out: head_rows.append(args[0].shape[:-1]))
+
+    logp_BL, _ = policy_forward(model, ids_BL, attention_BL, mask_BL, 0.7, chunk_tokens=5)
+    seen = [n for n in map(torch.Size.numel, head_rows) if n]  # (B, 0) is the skipped call
+    expected_BL = _full_reference(model, ids_BL, attention_BL, mask_BL, 0.7)
+    assert (logp_BL - expected_BL).abs().max() < 1e-6
+    assert (logp_BL[mask_BL == 0] == 0).all()
+    # the head saw the 12 response positions in chunks of <= 5, never all 24 positions
+    assert seen == [5, 5, 2]
+
+    # gradients through the recomputed chunks equal those of the full computation
+    grads = []
+    for logp in (
+        lambda: policy_forward(model, ids_BL, attention_BL, mask_BL, 0.7, chunk_tokens=5)[0],
+        lambda: _full_reference(model, ids_BL, attention_BL, mask_BL, 0.7),
+    ):
+        model.zero_grad()
+        logp().sum().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+    assert torch.allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)  # fp32 summation order

@@ -12,11 +12,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from tests.rl.helpers import BASE, constant_problems, run_rl
-from xlt.rl.rollout import load_value_model
-from xlt.rl.trainer import RLSettings, RLTrainer
+from tests.rl.helpers import BASE, ROLLOUT, make_trainer, run_rl
+from xlt.generation.config import RolloutConfig
+from xlt.rl.config import RLConfig
 from xlt.tracking import read_jsonl_log
-from xlt.train.engine import ParallelPlan
 
 
 def _start_end(history, k=4):
@@ -102,14 +101,8 @@ def test_killed_and_resumed_run_matches_step_for_step(
 def test_ppo_resume_raises_when_the_critic_checkpoint_is_missing_or_unreadable(
     pretrained_dir, tmp_path
 ):
-    from xlt.models import load_model, load_tokenizer
-
     def set_up(save: bool = False):
-        trainer = RLTrainer(
-            load_model(pretrained_dir), load_tokenizer(pretrained_dir), constant_problems(),
-            replace(BASE, algorithm="ppo"), ParallelPlan(), ckpt_dir=tmp_path, tracker=None,
-            value_model=load_value_model(pretrained_dir),
-        )  # fmt: skip
+        trainer = make_trainer(pretrained_dir, tmp_path, replace(BASE, algorithm="ppo"))
         try:
             trainer.setup()
             if save:
@@ -119,7 +112,7 @@ def test_ppo_resume_raises_when_the_critic_checkpoint_is_missing_or_unreadable(
 
     set_up(save=True)
     set_up()  # intact: resumes
-    critic = tmp_path / "value" / "step_000000"
+    critic = tmp_path / "checkpoints" / "value" / "step_000000"
     weights = list(critic.glob("*model_states.pt"))
     assert weights
     for states in weights:  # still marked complete, weights gone
@@ -131,21 +124,31 @@ def test_ppo_resume_raises_when_the_critic_checkpoint_is_missing_or_unreadable(
         set_up()
 
 
-def test_settings_and_models_are_checked_before_work(pretrained_dir):
-    with pytest.raises(ValueError, match="group_size >= 2"):
-        RLSettings(**{**vars(BASE), "group_size": 1})
-    with pytest.raises(ValueError, match="GRPO"):
-        RLSettings(**{**vars(BASE), "algorithm": "ppo", "filter_zero_std_groups": True})
-    from xlt.models import load_model, load_tokenizer
+def test_settings_and_models_are_checked_before_work(pretrained_dir, tmp_path):
+    with pytest.raises(ValueError, match="group_size must be >= 2"):
+        replace(BASE, group_size=1)
+    with pytest.raises(ValueError, match="GRPO only"):
+        replace(BASE, algorithm="ppo", filter_zero_std_groups=True)
+    with pytest.raises(ValueError, match="micro_batch_size"):
+        replace(BASE, micro_batch_size=12)  # 32 samples do not split into 2 x 12
+    with pytest.raises(ValueError, match="critic_path"):
+        replace(BASE, critic_path="somewhere")  # GRPO has no critic
+    # The dataclass defaults are the micro study's (conf/rl/grpo.yaml lists no differences).
+    assert (RLConfig().lr, RLConfig().steps, RLConfig().kl_coef) == (2e-4, 80, 0.05)
 
-    model, tokenizer = load_model(pretrained_dir), load_tokenizer(pretrained_dir)
-    make = lambda settings, **kw: RLTrainer(  # noqa: E731
-        model, tokenizer, constant_problems(), settings, ParallelPlan(), ckpt_dir="x",
-        tracker=None, **kw,
+    from xlt.models import load_model
+
+    # models that do not match the settings: built by hand, past make_trainer's choices
+    trainer = make_trainer(pretrained_dir, tmp_path, BASE)
+    make = lambda rl, rollout=ROLLOUT, **kw: type(trainer)(  # noqa: E731
+        trainer.policy, trainer.tokenizer, trainer.problems, rl, rollout, trainer.execution,
+        trainer.plan, chat=False, seed=0, ckpt_dir=tmp_path, tracker=None, **kw,
     )  # fmt: skip
     with pytest.raises(ValueError, match="reference_model"):
-        make(RLSettings(**{**vars(BASE), "kl_coef": 0.1}))
+        make(replace(BASE, kl_coef=0.1))
     with pytest.raises(ValueError, match="value_model"):
-        make(RLSettings(**{**vars(BASE), "algorithm": "ppo"}))
-    with pytest.raises(ValueError, match="micro_batch_size"):
-        make(RLSettings(**{**vars(BASE), "micro_batch_size": 12}))
+        make(replace(BASE, algorithm="ppo"))
+    with pytest.raises(ValueError, match="vllm_model_path"):
+        make(BASE, RolloutConfig(backend="vllm"))
+    with pytest.raises(ValueError, match="reference_model"):
+        make(BASE, reference_model=load_model(pretrained_dir))

@@ -57,9 +57,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=0, help="execution workers; 0: per core")
     args = parser.parse_args(argv)
 
+    from xlt.config import ExecutionConfig
     from xlt.data.micro import build_suite, render_problem
+    from xlt.generation.config import RolloutConfig
+    from xlt.rl.config import RLConfig
     from xlt.rl.rollout import load_value_model
-    from xlt.rl.trainer import RLSettings, RLTrainer
+    from xlt.rl.trainer import RLTrainer
     from xlt.train.engine import ParallelPlan
 
     suite = build_suite(num_tasks=600, split_fractions=(0.6, 0.2, 0.2), seed=0)
@@ -70,15 +73,16 @@ def main(argv: list[str] | None = None) -> None:
         if args.algorithm == "ppo":
             model.save_pretrained(Path(tmp) / "init")
             value_model = load_value_model(Path(tmp) / "init")
-        settings = RLSettings(
-            algorithm=args.algorithm, steps=1 + args.steps, prompts_per_step=args.prompts,
-            group_size=args.group_size, micro_batch_size=16, lr=5e-4,
-            max_new_tokens=args.max_new_tokens, exec_workers=args.workers or None,
-            exec_cache_dir=str(Path(tmp) / "exec-cache"), save_every=0,
+        rl = RLConfig(
+            algorithm=args.algorithm, source_language=args.language, steps=1 + args.steps,
+            prompts_per_step=args.prompts, group_size=args.group_size, micro_batch_size=16,
+            lr=5e-4, kl_coef=0.0, max_new_tokens=args.max_new_tokens, save_every=0,
         )  # fmt: skip
+        execution = ExecutionConfig(workers=args.workers, cache_dir=str(Path(tmp) / "exec-cache"))
         trainer = RLTrainer(
-            model, tokenizer, problems, settings, ParallelPlan.preset("single"),
-            ckpt_dir=Path(tmp) / "ckpt", tracker=_Silent(), value_model=value_model,
+            model, tokenizer, problems, rl, RolloutConfig(), execution,
+            ParallelPlan.preset("single"), chat=False, seed=0, ckpt_dir=Path(tmp) / "ckpt",
+            tracker=_Silent(), value_model=value_model,
         )  # fmt: skip
         try:
             trainer.setup()

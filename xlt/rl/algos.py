@@ -117,6 +117,19 @@ def kl_k3(logp_BT: torch.Tensor, ref_logp_BT: torch.Tensor) -> torch.Tensor:
     return torch.exp(log_ratio_BT) - log_ratio_BT - 1.0
 
 
+def last_token_rewards(rewards_B: torch.Tensor, mask_BT: torch.Tensor) -> torch.Tensor:
+    """(B, T) per-token rewards for PPO: each sequence's outcome reward on its last response
+    token (the one that ended the episode), 0 elsewhere, as in InstructGPT-style PPO.
+
+    `mask_BT` is 1 on the (contiguous) response tokens; a row without any gets its reward
+    at position 0, where the mask makes GAE ignore it.
+    """
+    last_B = (mask_BT * torch.arange(mask_BT.shape[1])).argmax(1)
+    rewards_BT = torch.zeros_like(mask_BT)
+    rewards_BT[torch.arange(mask_BT.shape[0]), last_B] = rewards_B.to(rewards_BT.dtype)
+    return rewards_BT
+
+
 def gae(
     rewards_BT: torch.Tensor,
     values_BT: torch.Tensor,

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 from xlt.data.records import Problem
 from xlt.generation import Completion, chat_problem_prompt, stop_sequences
 from xlt.generation.hf import encode_prompt
 from xlt.rl.algos import entropy_from_logits, token_logprobs
+from xlt.train.heads import hidden_at
 
 
 def step_problem_indices(
@@ -106,19 +109,51 @@ def build_batch(
 
 
 def policy_forward(
-    model, input_ids_BL: torch.Tensor, attention_mask_BL: torch.Tensor, temperature: float
+    model,
+    input_ids_BL: torch.Tensor,
+    attention_mask_BL: torch.Tensor,
+    response_mask_BL: torch.Tensor,
+    temperature: float,
+    chunk_tokens: int = 2048,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(logp_BL, entropy_BL) of each token given its prefix, aligned to the token (0 at i=0).
+    """(logp_BL, entropy_BL) of each response token given its prefix, aligned to the token;
+    0 at prompt and padding positions, which are never scored.
 
-    Entropy is returned detached: it is a metric, not part of the loss.
+    Memory: the output head runs on the hidden states of response positions only, at most
+    `chunk_tokens` at a time; with gradients each chunk's (tokens x vocabulary) logits are
+    recomputed in backward instead of kept (`torch.utils.checkpoint`), so no full-vocabulary
+    tensor over all positions ever exists. Entropy is a detached metric.
     """
-    logits_BLV = model(
-        input_ids=input_ids_BL, attention_mask=attention_mask_BL, use_cache=False
-    ).logits
-    logp_BL = token_logprobs(logits_BLV[:, :-1], input_ids_BL[:, 1:], temperature)
+    response_BL = response_mask_BL.bool()
+    predicts_BL = F.pad(response_BL[:, 1:], (0, 1), value=False)  # position i-1 -> token i
+    with hidden_at(model, predicts_BL) as captured:
+        model(input_ids=input_ids_BL, attention_mask=attention_mask_BL, use_cache=False)
+    hidden_NH, tokens_N = captured["hidden_NH"], input_ids_BL[response_BL]
+    head = model.get_output_embeddings()
+    logps, entropies = [], []
+    for start in range(0, tokens_N.shape[0], chunk_tokens):
+        chunk = (head, hidden_NH[start : start + chunk_tokens],
+                 tokens_N[start : start + chunk_tokens], temperature)  # fmt: skip
+        if torch.is_grad_enabled():
+            logp_N, entropy_N = checkpoint(_chunk_logp_entropy, *chunk, use_reentrant=False)
+        else:
+            logp_N, entropy_N = _chunk_logp_entropy(*chunk)
+        logps.append(logp_N)
+        entropies.append(entropy_N)
+    logp_BL = torch.zeros(response_BL.shape, dtype=torch.float32, device=hidden_NH.device)
+    entropy_BL = torch.zeros_like(logp_BL)
+    if logps:  # index_put keeps the graph: gradients flow to the scored positions only
+        logp_BL = logp_BL.index_put((response_BL,), torch.cat(logps))
+        entropy_BL[response_BL] = torch.cat(entropies)
+    return logp_BL, entropy_BL
+
+
+def _chunk_logp_entropy(head, hidden_NH, tokens_N, temperature):
+    logits_NV = head(hidden_NH)
+    logp_N = token_logprobs(logits_NV, tokens_N, temperature)
     with torch.no_grad():
-        entropy_BL = entropy_from_logits(logits_BLV[:, :-1].detach(), temperature)
-    return _shift_right(logp_BL), _shift_right(entropy_BL)
+        entropy_N = entropy_from_logits(logits_NV.detach(), temperature)
+    return logp_N, entropy_N
 
 
 def load_value_model(path: str | Path, revision: str | None = None, seed: int = 0):
@@ -152,4 +187,4 @@ def value_forward(
 
 
 def _shift_right(x_BL: torch.Tensor) -> torch.Tensor:
-    return torch.nn.functional.pad(x_BL, (1, 0))
+    return F.pad(x_BL, (1, 0))

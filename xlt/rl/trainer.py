@@ -1,8 +1,8 @@
 """GRPO and PPO on code problems with execution rewards, on DeepSpeed (ZeRO 0-3).
 
-    trainer = RLTrainer(policy, tokenizer, problems, RLSettings(algorithm="grpo", ...),
-                        ParallelPlan.preset("zero3"), ckpt_dir=out / "checkpoints",
-                        tracker=tracker, value_model=None, reference_model=None)
+    trainer = RLTrainer(policy, tokenizer, problems, RLConfig(algorithm="grpo", ...),
+                        RolloutConfig(), ExecutionConfig(), ParallelPlan.preset("zero3"),
+                        chat=False, seed=0, ckpt_dir=out / "checkpoints", tracker=tracker)
     trainer.setup()     # engines, rollout backend, resume from the newest checkpoint
     trainer.train()     # rollout -> reward -> update -> checkpoint, every step
     save_model(trainer.engine, tokenizer, out / "model"); trainer.cleanup()
@@ -18,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from xlt.generation import HFGenerator, SamplingParams
+from xlt.generation.config import RolloutConfig
 from xlt.rl import algos
+from xlt.rl.config import RLConfig
 from xlt.rl.rewards import score_async, status_metrics
 from xlt.rl.rollout import (
     Batch,
@@ -51,53 +53,8 @@ from xlt.train.engine import (
     world_size,
 )
 
-
-@dataclass(frozen=True)
-class RLSettings:
-    algorithm: str  # grpo | ppo
-    steps: int
-    prompts_per_step: int  # over all ranks
-    group_size: int  # samples per prompt
-    micro_batch_size: int  # sequences per forward/backward pass per rank
-    lr: float
-    updates_per_step: int = 1  # optimizer steps per rollout batch (mini-batches)
-    clip_low: float = 0.2
-    clip_high: float = 0.28
-    scale_by_std: bool = True
-    filter_zero_std_groups: bool = False
-    kl_coef: float = 0.0
-    reward: str = "binary"
-    max_new_tokens: int = 96
-    temperature: float = 1.0
-    top_p: float = 1.0
-    value_lr: float = 1e-3
-    gamma: float = 1.0
-    gae_lambda: float = 0.95
-    value_clip: float = 0.2
-    grad_clip: float = 1.0
-    chat: bool = False  # chat template, answer prefilled with a fence and the prompt
-    rollout_backend: str = "hf"  # hf | vllm
-    generation_batch_size: int = 64  # sequences per HF generate call
-    vllm_model_path: str | None = None  # what vLLM loads first (weights are pushed every step)
-    vllm_gpu_memory_utilization: float = 0.4
-    exec_workers: int | None = None
-    exec_cache_dir: str | None = None
-    exec_timeout_s: float | None = None
-    save_every: int = 0  # RL steps between checkpoints; 0: none
-    keep_last: int = 2
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.algorithm not in ("grpo", "ppo"):
-            raise ValueError(f"algorithm={self.algorithm!r}; use grpo or ppo")
-        if self.algorithm == "grpo" and self.group_size < 2:
-            raise ValueError("GRPO needs group_size >= 2: its advantages compare a group's samples")
-        if self.filter_zero_std_groups and self.algorithm != "grpo":
-            raise ValueError("filter_zero_std_groups applies to GRPO's group advantages only")
-        if self.rollout_backend == "vllm" and not self.vllm_model_path:
-            raise ValueError("rollout backend vllm needs vllm_model_path (the checkpoint to load)")
-        if self.algorithm == "ppo" and self.keep_last < 2:
-            raise ValueError("PPO checkpoints two engines; keep_last must be >= 2 to resume safely")
+if TYPE_CHECKING:
+    from xlt.config import ExecutionConfig
 
 
 class RLTrainer:
@@ -108,35 +65,35 @@ class RLTrainer:
         policy,
         tokenizer,
         problems,
-        settings: RLSettings,
+        rl: RLConfig,
+        rollout: RolloutConfig,
+        execution: ExecutionConfig,
         plan: ParallelPlan,
         *,
+        chat: bool,
+        seed: int,
         ckpt_dir: str | Path,
         tracker,
+        vllm_model_path: str | None = None,
         value_model=None,
         reference_model=None,
         execute_async=None,
     ):
-        s = settings
-        if (s.algorithm == "ppo") != (value_model is not None):
+        if rl.algorithm not in ("grpo", "ppo"):
+            raise ValueError(f"rl.algorithm={rl.algorithm!r}: the RL trainer runs grpo or ppo")
+        if (rl.algorithm == "ppo") != (value_model is not None):
             raise ValueError("PPO needs a value_model and GRPO takes none")
-        if (s.kl_coef > 0) != (reference_model is not None):
-            raise ValueError("a reference_model is needed exactly when kl_coef > 0")
+        if rl.needs_reference_model != (reference_model is not None):
+            raise ValueError("a reference_model is needed exactly when rl.kl_coef > 0")
+        if rollout.backend == "vllm" and not vllm_model_path:
+            raise ValueError("rollout backend vllm needs vllm_model_path (the checkpoint to load)")
         self.num_ranks = world_size()
-        if s.prompts_per_step % self.num_ranks:
-            raise ValueError(
-                f"prompts_per_step={s.prompts_per_step} must divide over {self.num_ranks} ranks"
-            )
-        self.rows_per_rank = s.prompts_per_step // self.num_ranks * s.group_size
-        per_update = s.updates_per_step * s.micro_batch_size
-        if self.rows_per_rank % per_update:
-            raise ValueError(
-                f"each rank's {self.rows_per_rank} samples per step must split into "
-                f"updates_per_step={s.updates_per_step} x micro_batch_size={s.micro_batch_size}"
-            )
-        self.grad_accum_steps = self.rows_per_rank // per_update
+        self.rows_per_rank = rl.rows_per_rank(self.num_ranks)
+        self.grad_accum_steps = rl.grad_accum_steps(self.num_ranks)
         self.policy, self.value_model, self.reference_model = policy, value_model, reference_model
-        self.tokenizer, self.problems, self.settings, self.plan = tokenizer, problems, s, plan
+        self.tokenizer, self.problems, self.plan = tokenizer, problems, plan
+        self.rl, self.rollout, self.execution = rl, rollout, execution
+        self.chat, self.seed, self.vllm_model_path = chat, seed, vllm_model_path
         self.ckpt_dir, self.tracker, self.execute_async = Path(ckpt_dir), tracker, execute_async
         self.pad_id = (
             tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -147,25 +104,26 @@ class RLTrainer:
     # ------------------------------------------------------------------ set-up
 
     def setup(self) -> None:
-        s, total = self.settings, self.settings.steps * self.settings.updates_per_step
+        rl, total = self.rl, self.rl.steps * self.rl.updates_per_step
         common = dict(
-            micro_batch_size=s.micro_batch_size, grad_accum_steps=self.grad_accum_steps,
-            total_steps=total, min_lr_ratio=1.0, grad_clip=s.grad_clip,
+            micro_batch_size=rl.micro_batch_size, grad_accum_steps=self.grad_accum_steps,
+            total_steps=total, min_lr_ratio=1.0, grad_clip=rl.grad_clip,
         )  # fmt: skip
-        self.engine = setup_engine(self.policy, self.plan, lr=s.lr, **common)
+        self.engine = setup_engine(self.policy, self.plan, lr=rl.lr, **common)
         if self.value_model is not None:
-            self.value_engine = setup_engine(self.value_model, self.plan, lr=s.value_lr, **common)
+            self.value_engine = setup_engine(self.value_model, self.plan, lr=rl.value_lr, **common)
         if self.reference_model is not None:
             self.reference = self._frozen_engine(self.reference_model)
-        if s.rollout_backend == "vllm":
+        if self.rollout.backend == "vllm":
             from xlt.generation.vllm import VLLMGenerator
 
             self.generator = VLLMGenerator(
-                s.vllm_model_path, seed=s.seed, gpu_memory_utilization=s.vllm_gpu_memory_utilization
-            )
+                self.vllm_model_path, seed=self.seed,
+                gpu_memory_utilization=self.rollout.gpu_memory_utilization,
+            )  # fmt: skip
         else:
             self.generator = HFGenerator(
-                self.engine.module, self.tokenizer, batch_size=s.generation_batch_size,
+                self.engine.module, self.tokenizer, batch_size=self.rollout.batch_size,
                 synced_gpus=self.num_ranks > 1 and self.plan.zero_stage == 3,
             )  # fmt: skip
         resumed = load_latest_checkpoint(self.engine, self.ckpt_dir / "policy")
@@ -202,7 +160,7 @@ class RLTrainer:
 
         ensure_distributed_env()
         plan = self.plan if self.plan.zero_stage == 3 else ParallelPlan(bf16=self.plan.bf16)
-        config = deepspeed_config(plan, micro_batch_size=self.settings.micro_batch_size,
+        config = deepspeed_config(plan, micro_batch_size=self.rl.micro_batch_size,
                                   grad_accum_steps=1, grad_clip=0.0)  # fmt: skip
         engine, *_ = deepspeed.initialize(model=model, config=config)
         engine.eval()
@@ -211,39 +169,22 @@ class RLTrainer:
     # ------------------------------------------------------------------ training
 
     def train(self) -> list[dict[str, float]]:
-        """Run RL steps up to `settings.steps`; returns the metrics of the steps run here."""
+        """Run RL steps up to `rl.steps`; returns the metrics of the steps run here."""
         assert self.engine is not None, "call setup() first"
-        s, history = self.settings, []
-        while self.step < s.steps:
+        history = []
+        while self.step < self.rl.steps:
             started = time.perf_counter()
 
             # ---- rollout: this rank's prompts, group_size samples each
-            indices = step_problem_indices(
-                len(self.problems), s.prompts_per_step, self.step, s.seed
-            )
-            per_rank = s.prompts_per_step // self.num_ranks
-            problems = [
-                self.problems[i] for i in indices[rank() * per_rank : (rank() + 1) * per_rank]
-            ]
-            prompts = [prompt_of(p, self.tokenizer, s.chat) for p in problems]
-            params = SamplingParams(
-                max_new_tokens=s.max_new_tokens, temperature=s.temperature, top_p=s.top_p,
-                n=s.group_size, stop=stops_of(problems, s.chat), logprobs=True,
-                seed=(s.seed * 1_000_003 + self.step) * 1009 + rank(),
-            )  # fmt: skip
-            completions = self._generate(prompts, params)
+            problems = self._step_problems()
+            prompts = [prompt_of(p, self.tokenizer, self.chat) for p in problems]
+            completions = self._generate(prompts, self._sampling_params(problems))
             generated = time.perf_counter()
 
             # ---- reward: run every sample's program
-            flat_problems = [p for p in problems for _ in range(s.group_size)]
+            flat_problems = [p for p in problems for _ in range(self.rl.group_size)]
             codes = [c.text for cs in completions for c in cs]  # continuations, cut at stops
-            rewards, results = asyncio.run(
-                score_async(
-                    flat_problems, codes, kind=s.reward, workers=s.exec_workers,
-                    cache_dir=s.exec_cache_dir, timeout_s=s.exec_timeout_s,
-                    execute_async=self.execute_async,
-                )
-            )  # fmt: skip
+            rewards, results = asyncio.run(self._score(flat_problems, codes))
             rewarded = time.perf_counter()
 
             # ---- update
@@ -270,12 +211,36 @@ class RLTrainer:
             if rank() == 0:
                 self.tracker.log(metrics, step=self.step)
             history.append(metrics)
-            if s.save_every and self.step % s.save_every == 0:
+            if self.rl.save_every and self.step % self.rl.save_every == 0:
                 self.save_checkpoint()
         return history
 
+    def _step_problems(self) -> list:
+        """This rank's slice (whole groups) of the step's prompts."""
+        rl = self.rl
+        indices = step_problem_indices(
+            len(self.problems), rl.prompts_per_step, self.step, self.seed
+        )
+        per_rank = rl.prompts_per_step // self.num_ranks
+        return [self.problems[i] for i in indices[rank() * per_rank : (rank() + 1) * per_rank]]
+
+    def _sampling_params(self, problems) -> SamplingParams:
+        rl = self.rl
+        return SamplingParams(
+            max_new_tokens=rl.max_new_tokens, temperature=rl.temperature, top_p=rl.top_p,
+            n=rl.group_size, stop=stops_of(problems, self.chat), logprobs=True,
+            seed=(self.seed * 1_000_003 + self.step) * 1009 + rank(),
+        )  # fmt: skip
+
+    async def _score(self, problems, codes):
+        ex = self.execution
+        return await score_async(
+            problems, codes, kind=self.rl.reward, workers=ex.workers or None,
+            cache_dir=ex.cache_dir, timeout_s=ex.timeout_s, execute_async=self.execute_async,
+        )  # fmt: skip
+
     def _generate(self, prompts, params):
-        if self.settings.rollout_backend == "vllm":
+        if self.rollout.backend == "vllm":
             self.generator.wake_up()
             self.generator.push_weights(self.engine.module)
             completions = self.generator.generate(prompts, params)
@@ -284,77 +249,67 @@ class RLTrainer:
         with _gathered(self.engine.module, self.plan.zero_stage == 3):
             return self.generator.generate(prompts, params)
 
-    def _update(self, batch: Batch) -> dict[str, float]:
-        """Advantages from the rollout, then `updates_per_step` optimizer steps."""
-        s, mbs = self.settings, self.settings.micro_batch_size
-        mask_BL = batch.response_mask_BL
+    # ------------------------------------------------------------------ update
 
-        # the policy that sampled (recomputed here, not the generator's log-probs), the
-        # reference and the critic, without gradients
-        old_logp, ref_logp, old_values = [], [], []
+    def _update(self, batch: Batch) -> dict[str, float]:
+        """Score the rollout with the models as they sampled, compute advantages, then take
+        `updates_per_step` optimizer steps."""
+        scored = self._score_rollout(batch)
+        metrics = _rollout_metrics(batch, scored)
+        adv_BL, returns_BL, loss_mask_BL, adv_metrics = self._advantages(batch, scored)
+        metrics.update(adv_metrics)
+        metrics.update(self._optimise(batch, scored, adv_BL, returns_BL, loss_mask_BL))
+        return metrics
+
+    def _score_rollout(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Per-token log-probs of the policy that sampled (recomputed here, not the generator's)
+        and of the reference, and the critic's values: no gradients, on CPU."""
+        outputs: dict[str, list[torch.Tensor]] = {"old_logp_BL": [], "ref_logp_BL": [],
+                                                  "old_values_BL": []}  # fmt: skip
         with torch.no_grad():
-            for start in range(0, batch.num_sequences, mbs):
-                rows = self._rows(batch, start, start + mbs)
-                old_logp.append(
-                    policy_forward(
-                        self.engine, rows["input_ids_BL"], rows["attention_mask_BL"], s.temperature
-                    )[0]
-                )
+            for start in range(0, batch.num_sequences, self.rl.micro_batch_size):
+                rows = self._rows(batch, start, start + self.rl.micro_batch_size)
+                outputs["old_logp_BL"].append(self._logprobs(self.engine, rows)[0])
                 if self.reference is not None:
-                    ref_logp.append(
-                        policy_forward(
-                            self.reference,
-                            rows["input_ids_BL"],
-                            rows["attention_mask_BL"],
-                            s.temperature,
-                        )[0]
-                    )
+                    outputs["ref_logp_BL"].append(self._logprobs(self.reference, rows)[0])
                 if self.value_engine is not None:
-                    old_values.append(
+                    outputs["old_values_BL"].append(
                         value_forward(
                             self.value_engine, rows["input_ids_BL"], rows["attention_mask_BL"]
                         )
                     )
-        old_logp_BL = torch.cat(old_logp).cpu()
-        metrics = {
-            "rl/reward_mean": float(batch.rewards_B.mean()),
-            "rl/reward_std": float(batch.rewards_B.std()) if batch.num_sequences > 1 else 0.0,
-            "rl/response_len": float(mask_BL.sum(1).mean()),
-            "rl/rollout_logp_abs_diff": float(algos.masked_mean((old_logp_BL - batch.rollout_logp_BL).abs(), mask_BL)),
-        }  # fmt: skip
-        if ref_logp:
-            ref_logp_BL = torch.cat(ref_logp).cpu()
-            metrics["rl/kl"] = float(
-                algos.masked_mean(algos.kl_k3(old_logp_BL, ref_logp_BL), mask_BL)
-            )
+        return {key: torch.cat(parts).cpu() for key, parts in outputs.items() if parts}
 
-        # advantages, and which tokens carry loss
-        constant_G = algos.constant_groups(batch.rewards_B, s.group_size)
-        metrics["rl/frac_zero_std_groups"] = float(constant_G.float().mean())
-        keep_B = torch.ones(batch.num_sequences)
-        if s.algorithm == "grpo":
+    def _advantages(self, batch: Batch, scored: dict[str, torch.Tensor]):
+        """(adv_BL, returns_BL or None, loss_mask_BL, metrics): GRPO's group-normalised outcome
+        advantages, or PPO's GAE over the reward on the last response token."""
+        rl, mask_BL = self.rl, batch.response_mask_BL
+        constant_G = algos.constant_groups(batch.rewards_B, rl.group_size)
+        metrics = {"rl/frac_zero_std_groups": float(constant_G.float().mean())}
+        keep_B, returns_BL = torch.ones(batch.num_sequences), None
+        if rl.algorithm == "grpo":
             adv_B = algos.group_advantages(
-                batch.rewards_B, s.group_size, scale_by_std=s.scale_by_std
+                batch.rewards_B, rl.group_size, scale_by_std=rl.scale_by_std
             )
             adv_BL = adv_B[:, None] * mask_BL
-            if s.filter_zero_std_groups:
-                keep_B = (~constant_G).float().repeat_interleave(s.group_size)
+            if rl.filter_zero_std_groups:
+                keep_B = (~constant_G).float().repeat_interleave(rl.group_size)
         else:
-            old_values_BL = torch.cat(old_values).cpu()
-            last_B = (mask_BL * torch.arange(mask_BL.shape[1])).argmax(1)  # last response token
-            token_rewards_BL = torch.zeros_like(mask_BL)
-            token_rewards_BL[torch.arange(batch.num_sequences), last_B] = batch.rewards_B
+            old_values_BL = scored["old_values_BL"]
+            rewards_BL = algos.last_token_rewards(batch.rewards_B, mask_BL)
             adv_BL, returns_BL = algos.gae(
-                token_rewards_BL, old_values_BL, mask_BL, gamma=s.gamma, lam=s.gae_lambda
+                rewards_BL, old_values_BL, mask_BL, gamma=rl.gamma, lam=rl.gae_lambda
             )
             adv_BL = algos.whiten(adv_BL, mask_BL)
             metrics["rl/value_mean"] = float(algos.masked_mean(old_values_BL, mask_BL))
-        loss_mask_BL = mask_BL * keep_B[:, None]
+        return adv_BL, returns_BL, mask_BL * keep_B[:, None], metrics
 
-        # optimizer steps, each over a slice of the rows; token-mean over all ranks' tokens
-        sums: dict[str, float] = {}
-        rows_per_update = batch.num_sequences // s.updates_per_step
-        for update in range(s.updates_per_step):
+    def _optimise(self, batch, scored, adv_BL, returns_BL, loss_mask_BL) -> dict[str, float]:
+        """`updates_per_step` optimizer steps, each over a slice of the rows; the loss is the
+        token-mean over all ranks' loss-carrying tokens of the slice."""
+        mbs, metrics, sums = self.rl.micro_batch_size, {}, {}
+        rows_per_update = batch.num_sequences // self.rl.updates_per_step
+        for update in range(self.rl.updates_per_step):
             first = update * rows_per_update
             tokens = _sum_over_ranks(
                 float(loss_mask_BL[first : first + rows_per_update].sum()), self.engine.device
@@ -362,35 +317,16 @@ class RLTrainer:
             # DeepSpeed divides by gas and averages over ranks in backward: undo both
             scale = self.grad_accum_steps * self.num_ranks / max(tokens, 1.0)
             for start in range(first, first + rows_per_update, mbs):
-                rows = self._rows(batch, start, start + mbs)
                 sl = slice(start, start + mbs)
-                mask = loss_mask_BL[sl].to(self.engine.device)
-                micro_tokens = float(mask.sum())
-                logp, entropy = policy_forward(
-                    self.engine, rows["input_ids_BL"], rows["attention_mask_BL"], s.temperature
-                )
-                loss, pm = algos.policy_loss(
-                    logp, old_logp_BL[sl].to(logp.device), adv_BL[sl].to(logp.device), mask,
-                    clip_low=s.clip_low, clip_high=s.clip_high,
-                )  # fmt: skip
-                parts = {"rl/policy_loss": loss.detach(), "rl/clip_frac": pm["clip_frac"], "rl/approx_kl": pm["approx_kl"],
-                         "rl/entropy": algos.masked_mean(entropy, mask)}  # fmt: skip
-                if self.reference is not None:
-                    kl = algos.masked_mean(algos.kl_k3(logp, ref_logp_BL[sl].to(logp.device)), mask)
-                    loss = loss + s.kl_coef * kl
-                self.engine.backward(loss * micro_tokens * scale)
+                targets = {"old_logp_BL": scored["old_logp_BL"][sl], "adv_BL": adv_BL[sl],
+                           "loss_mask_BL": loss_mask_BL[sl]}  # fmt: skip
+                if "ref_logp_BL" in scored:
+                    targets["ref_logp_BL"] = scored["ref_logp_BL"][sl]
                 if self.value_engine is not None:
-                    values = value_forward(
-                        self.value_engine, rows["input_ids_BL"], rows["attention_mask_BL"]
-                    )
-                    vloss, vm = algos.value_loss(
-                        values, old_values_BL[sl].to(values.device), returns_BL[sl].to(values.device),
-                        mask, clip=s.value_clip,
-                    )  # fmt: skip
-                    self.value_engine.backward(vloss * micro_tokens * scale)
-                    parts.update(
-                        {"rl/value_loss": vloss.detach(), "rl/value_clip_frac": vm["clip_frac"]}
-                    )
+                    targets["old_values_BL"] = scored["old_values_BL"][sl]
+                    targets["returns_BL"] = returns_BL[sl]
+                micro_tokens, parts = self._micro_step(self._rows(batch, start, start + mbs),
+                                                       targets, scale)  # fmt: skip
                 for key, value in parts.items():  # token-weighted, to report token means
                     sums[key] = sums.get(key, 0.0) + float(value) * micro_tokens
                 sums["tokens"] = sums.get("tokens", 0.0) + micro_tokens
@@ -406,16 +342,48 @@ class RLTrainer:
         metrics.update({k: v / max(tokens, 1.0) for k, v in sums.items()})
         return metrics
 
+    def _micro_step(self, rows, targets, scale: float) -> tuple[float, dict[str, torch.Tensor]]:
+        """Forward and backward of one micro-batch (policy, then critic); returns its number
+        of loss tokens and its metrics."""
+        rl, device = self.rl, self.engine.device
+        t = {key: value.to(device) for key, value in targets.items()}
+        mask, micro_tokens = t["loss_mask_BL"], float(t["loss_mask_BL"].sum())
+        logp, entropy = self._logprobs(self.engine, rows)
+        loss, pm = algos.policy_loss(
+            logp, t["old_logp_BL"], t["adv_BL"], mask, clip_low=rl.clip_low, clip_high=rl.clip_high
+        )
+        parts = {"rl/policy_loss": loss.detach(), "rl/clip_frac": pm["clip_frac"],
+                 "rl/approx_kl": pm["approx_kl"], "rl/entropy": algos.masked_mean(entropy, mask)}  # fmt: skip
+        if self.reference is not None:
+            loss = loss + rl.kl_coef * algos.masked_mean(algos.kl_k3(logp, t["ref_logp_BL"]), mask)
+        self.engine.backward(loss * micro_tokens * scale)
+        if self.value_engine is not None:
+            values = value_forward(
+                self.value_engine, rows["input_ids_BL"], rows["attention_mask_BL"]
+            )
+            vloss, vm = algos.value_loss(
+                values, t["old_values_BL"], t["returns_BL"], mask, clip=rl.value_clip
+            )
+            self.value_engine.backward(vloss * micro_tokens * scale)
+            parts.update({"rl/value_loss": vloss.detach(), "rl/value_clip_frac": vm["clip_frac"]})
+        return micro_tokens, parts
+
+    def _logprobs(self, engine, rows) -> tuple[torch.Tensor, torch.Tensor]:
+        return policy_forward(
+            engine, rows["input_ids_BL"], rows["attention_mask_BL"], rows["response_mask_BL"],
+            self.rl.temperature, chunk_tokens=self.rl.logprob_chunk_tokens,
+        )  # fmt: skip
+
     def _rows(self, batch: Batch, start: int, stop: int) -> dict[str, torch.Tensor]:
         return {k: v.to(self.engine.device) for k, v in batch.rows(start, stop).items()}
 
     # ------------------------------------------------------------------ checkpoints, clean-up
 
     def save_checkpoint(self) -> Path:
-        s = self.settings
+        keep_last = self.rl.keep_last
         if self.value_engine is not None:  # first: a policy checkpoint implies its value twin
-            save_checkpoint(self.value_engine, self.ckpt_dir / "value", self.step, {}, s.keep_last)
-        return save_checkpoint(self.engine, self.ckpt_dir / "policy", self.step, {}, s.keep_last)
+            save_checkpoint(self.value_engine, self.ckpt_dir / "value", self.step, {}, keep_last)
+        return save_checkpoint(self.engine, self.ckpt_dir / "policy", self.step, {}, keep_last)
 
     def cleanup(self) -> None:
         for engine in (self.engine, self.value_engine, self.reference):
@@ -433,6 +401,23 @@ def _gathered(module, zero3: bool):
 
     with deepspeed.zero.GatheredParameters(list(module.parameters()), modifier_rank=None):
         yield
+
+
+def _rollout_metrics(batch: Batch, scored: dict[str, torch.Tensor]) -> dict[str, float]:
+    mask_BL, old_logp_BL = batch.response_mask_BL, scored["old_logp_BL"]
+    metrics = {
+        "rl/reward_mean": float(batch.rewards_B.mean()),
+        "rl/reward_std": float(batch.rewards_B.std()) if batch.num_sequences > 1 else 0.0,
+        "rl/response_len": float(mask_BL.sum(1).mean()),
+        "rl/rollout_logp_abs_diff": float(
+            algos.masked_mean((old_logp_BL - batch.rollout_logp_BL).abs(), mask_BL)
+        ),
+    }
+    if "ref_logp_BL" in scored:
+        metrics["rl/kl"] = float(
+            algos.masked_mean(algos.kl_k3(old_logp_BL, scored["ref_logp_BL"]), mask_BL)
+        )
+    return metrics
 
 
 def _mean(values) -> float:

@@ -3,5 +3,6 @@
 - `engine`: `ParallelPlan` -> DeepSpeed config, `setup_engine`, `optimizer_step`
 - `checkpoint`: `save_checkpoint`, `load_latest_checkpoint`, RNG-state helpers
 - `data`: pretrain packing, SFT examples with completion-only labels, `DataOrder`
-- `loop`: `CausalLMTrainer`, `TrainSettings`, `train_and_export`
+- `config`: `TrainConfig` (the loop's settings), `PretrainConfig`, `SFTConfig`, `ParallelPlan`
+- `loop`: `CausalLMTrainer`, `train_and_export`
 """

@@ -41,6 +41,7 @@ from xlt.train.engine import (
     setup_engine,
     world_size,
 )
+from xlt.train.heads import head_only_at
 
 
 def next_token_targets(labels_BT: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,15 +175,15 @@ class CausalLMTrainer:
                 [self.examples[i] for i in self.order.indices(micro_step, rank())], self.pad_id
             )
             batch = {k: v.to(engine.device) if v is not None else None for k, v in batch.items()}
-            # The LM head runs only where a loss is taken (not on prompt or padding positions):
-            # transformers slices the hidden states with the boolean mask, giving logits_NV.
+            # The LM head runs only where a loss is taken (not on prompt or padding positions),
+            # giving logits_NV; see xlt.train.heads for why not `logits_to_keep`.
             keep_BT, targets_N = next_token_targets(batch["labels"])
-            logits_NV = engine(
-                input_ids=batch["input_ids"],
-                attention_mask=batch["attention_mask"],
-                use_cache=False,
-                logits_to_keep=keep_BT,
-            ).logits
+            with head_only_at(engine.module, keep_BT):
+                logits_NV = engine(
+                    input_ids=batch["input_ids"],
+                    attention_mask=batch["attention_mask"],
+                    use_cache=False,
+                ).logits
             micro_loss = F.cross_entropy(logits_NV.float(), targets_N, reduction="sum")
             engine.backward(micro_loss * scale)
             loss_sum += micro_loss.detach().float().cpu()
