@@ -72,7 +72,9 @@ def build_params(data: CodeforcesDataConfig, seed: int, benchmarks_dir: str | Pa
         translate_to=tuple(data.translate_to),
         time_factors={**DEFAULT_TIME_FACTORS, **data.time_limit_factors},
         ngram_n=data.decontamination_ngram,
-        benchmark_files=tuple(benchmark_files(benchmarks_dir, data.decontamination_benchmarks)),
+        benchmark_files=tuple(
+            benchmark_files(Path(benchmarks_dir), data.decontamination_benchmarks)
+        ),
         max_problems=data.max_problems,
         max_rating=data.max_rating,
         rl_verified_only=data.rl_verified_only,

@@ -5,9 +5,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from xlt.data.config import MicroDataConfig
 from xlt.data.records import Problem
+from xlt.pipeline import StageContext
 from xlt.stages import mixture as mixture_stage
 from xlt.stages.data import build_micro_data
+from xlt.stages.mixture import MixtureSpec
 
 LANGS, HELD_OUT = ["py", "js", "lua", "rb"], ["rb"]
 
@@ -65,17 +68,13 @@ def test_same_seed_same_files(data_dir, tmp_path):
 
 def _run_mixture(data_dir, out, kind, num_tokens=None, inputs=None):
     tracker = SimpleNamespace(log=lambda metrics, step: None)
-    cfg = SimpleNamespace(
-        model=SimpleNamespace(path=None, revision=None),
-        data=SimpleNamespace(
-            trainable_languages=["py", "js", "lua"], held_out=HELD_OUT, parallel_k=2
-        ),
-        sft=SimpleNamespace(mixture=kind, num_tokens=num_tokens),
-        rl=SimpleNamespace(source_language="py"),
-    )
+    data = MicroDataConfig(languages=["py", "js", "lua", *HELD_OUT], held_out=HELD_OUT,
+                           corpus_shares={}, parallel_k=2)  # fmt: skip
+    source = "py" if kind == "monolingual" else None
+    spec = MixtureSpec(data, kind, num_tokens, source_language=source, tokenizer=None)
     out.mkdir()
     inputs = {"data": data_dir, **(inputs or {})}
-    mixture_stage.run(SimpleNamespace(cfg=cfg, inputs=inputs, out=out, tracker=tracker, seed=0))
+    mixture_stage.run(StageContext(spec=spec, inputs=inputs, out=out, tracker=tracker, seed=0))
     return json.loads((out / "mixture.json").read_text()), read(out / "sft.jsonl")
 
 
