@@ -73,6 +73,42 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
     )
 
 
+# Llama-3's special tokens and chat template (Meta-Llama-3-8B-Instruct's, without the 3.1
+# tool and date preamble): the stand-in for a Hub chat model in tests and the GPU smoke run.
+LLAMA3_BOS, LLAMA3_EOT = "<|begin_of_text|>", "<|eot_id|>"
+LLAMA3_SPECIAL_TOKENS = (LLAMA3_BOS, "<|end_of_text|>", "<|start_header_id|>",
+                         "<|end_header_id|>", LLAMA3_EOT, "<|finetune_right_pad_id|>")  # fmt: skip
+LLAMA3_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim"
+    " + '<|eot_id|>' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+)
+
+
+def build_llama3_style_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer (trained offline on `texts`) shaped like Llama-3-Instruct's:
+    `<|begin_of_text|>` added before every encoded text, EOS `<|eot_id|>`, no pad token of
+    its own (pad = `<|finetune_right_pad_id|>`, as Llama-3.1 ships), the Llama-3 chat
+    template, which itself starts with BOS."""
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=list(LLAMA3_SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )  # fmt: skip
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{LLAMA3_BOS} $A", pair=f"{LLAMA3_BOS} $A $B",
+        special_tokens=[(LLAMA3_BOS, tokenizer.token_to_id(LLAMA3_BOS))],
+    )  # fmt: skip
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token=LLAMA3_BOS, eos_token=LLAMA3_EOT,
+        pad_token="<|finetune_right_pad_id|>", chat_template=LLAMA3_CHAT_TEMPLATE,
+    )  # fmt: skip
+
+
 def build_tiny_model(
     tokenizer: PreTrainedTokenizerFast,
     hidden_size: int,

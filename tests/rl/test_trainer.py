@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from tests.rl.helpers import BASE, ROLLOUT, make_trainer, run_rl
+from tests.rl.helpers import BASE, ROLLOUT, constant_problems, make_trainer, run_rl
 from xlt.generation.config import RolloutConfig
 from xlt.rl.config import RLConfig
 from xlt.tracking import read_jsonl_log
@@ -35,7 +35,7 @@ def test_mean_reward_rises(pretrained_dir, execute_async, tmp_path, algorithm, z
     assert start < 0.35  # the pretrained model guesses a digit
     assert end > max(start + 0.2, 2 * start), f"no clear rise: {start:.3f} -> {end:.3f}"
     metrics = history[-1]
-    for key in ("rl/entropy", "rl/clip_frac", "rl/frac_zero_std_groups", "rl/response_len",
+    for key in ("rl/entropy", "rl/clip_frac", "rl/frac_zero_std_groups", "rl/response_len", "rl/dropped_long_prompts",
                 "exec/py/ok_frac", "time/generate_s", "time/reward_s", "time/update_s"):  # fmt: skip
         assert key in metrics
     if algorithm == "ppo":
@@ -152,3 +152,20 @@ def test_settings_and_models_are_checked_before_work(pretrained_dir, tmp_path):
         make(BASE, RolloutConfig(backend="vllm"))
     with pytest.raises(ValueError, match="reference_model"):
         make(BASE, reference_model=load_model(pretrained_dir))
+
+
+def test_over_long_prompts_are_dropped_from_the_pool_and_counted(pretrained_dir, tmp_path):
+    from xlt.models import load_tokenizer
+
+    tokenizer = load_tokenizer(pretrained_dir)
+    problems = constant_problems()
+    prompt_len = len(tokenizer(problems[0].prompt)["input_ids"])  # BOS + prompt, as the trainer
+    long = replace(problems[0], name="long", prompt="# padding\n" * 8 + problems[0].prompt)
+    room = RolloutConfig(max_model_len=prompt_len + BASE.max_new_tokens)  # the short ones fit
+    trainer = make_trainer(pretrained_dir, tmp_path, BASE, rollout=room,
+                           problems=[long, *problems, long])  # fmt: skip
+    assert [p.name for p in trainer.problems] == [p.name for p in problems]
+    assert trainer.num_dropped_prompts == 2
+    tight = RolloutConfig(max_model_len=prompt_len + BASE.max_new_tokens - 1)
+    with pytest.raises(ValueError, match="rollout.max_model_len"):
+        make_trainer(pretrained_dir, tmp_path, BASE, rollout=tight)
