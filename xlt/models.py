@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
+    AutoConfig,
     AutoModelForCausalLM,
     AutoTokenizer,
     LlamaConfig,
@@ -179,10 +180,32 @@ def save_model(model_or_engine, tokenizer: PreTrainedTokenizerFast, out_dir: str
     state_dict = _full_state_dict(module)
     if _rank() == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
+        dtype = _main_dtype(state_dict)  # first: save_pretrained empties the dict as it writes
         module.save_pretrained(out_dir, state_dict=state_dict)
+        _record_dtype(out_dir, dtype)
         tokenizer.save_pretrained(out_dir)
     _barrier()
     return out_dir
+
+
+def _main_dtype(state_dict: dict[str, torch.Tensor]) -> torch.dtype | None:
+    """The floating dtype holding the most elements of `state_dict`."""
+    counts: dict[torch.dtype, int] = {}
+    for tensor in state_dict.values():
+        if tensor.is_floating_point():
+            counts[tensor.dtype] = counts.get(tensor.dtype, 0) + tensor.numel()
+    return max(counts, key=counts.get) if counts else None
+
+
+def _record_dtype(out_dir: Path, dtype: torch.dtype | None) -> None:
+    """config.json's `dtype` := that of the tensors written, not the module's first
+    parameter's, which `save_pretrained` reports: a DeepSpeed-wrapped module can hold fp32
+    parameters while its gathered bf16 weights are what lands in the files."""
+    if dtype is None:
+        return
+    config = AutoConfig.from_pretrained(out_dir)
+    config.dtype = str(dtype).removeprefix("torch.")
+    config.save_pretrained(out_dir)
 
 
 def _unwrap(model_or_engine) -> PreTrainedModel:

@@ -105,13 +105,17 @@ def _vllm_generator(cfg: XltConfig, path: str):
     from xlt.generation.vllm import VLLMGenerator
     from xlt.models import load_tokenizer
 
-    generator = VLLMGenerator(
+    tokenizer = load_tokenizer(path, cfg.model.revision)
+    generator = VLLMGenerator.load(
         path,
+        tokenizer,
         gpu_memory_utilization=cfg.rollout.gpu_memory_utilization,
-        max_model_len=cfg.model.max_seq_len,
+        # not the model's 131072: vLLM refuses a KV cache that large on one GPU
+        max_model_len=cfg.rollout.max_model_len,
+        enable_sleep_mode=False,
         colocated=False,  # the data stage trains nothing: vLLM may own the GPU
     )
-    return generator, load_tokenizer(path, cfg.model.revision)
+    return generator, tokenizer
 
 
 GENERATOR_BUILDERS: dict[str, Callable] = {"hf": _hf_generator, "vllm": _vllm_generator}
