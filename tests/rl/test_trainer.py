@@ -169,3 +169,22 @@ def test_over_long_prompts_are_dropped_from_the_pool_and_counted(pretrained_dir,
     tight = RolloutConfig(max_model_len=prompt_len + BASE.max_new_tokens - 1)
     with pytest.raises(ValueError, match="rollout.max_model_len"):
         make_trainer(pretrained_dir, tmp_path, BASE, rollout=tight)
+
+
+def test_an_8b_sized_critic_rejects_the_micro_value_lr_and_a_foreign_vocabulary():
+    from types import SimpleNamespace
+
+    from xlt.stages.rl import check_critic
+
+    def model(vocab, params):  # stands in for a ZeRO-3 model: local shards, full sizes
+        shards = [SimpleNamespace(ds_numel=n, numel=lambda: 0) for n in params]
+        return SimpleNamespace(config=SimpleNamespace(vocab_size=vocab), parameters=lambda: shards)
+
+    ppo = replace(BASE, algorithm="ppo")
+    policy = model(128256, [8_030_000_000])
+    with pytest.raises(ValueError, match="rl.value_lr"):
+        check_critic(ppo, policy, model(128256, [7_500_000_000, 4096]))  # value_lr 1e-3
+    check_critic(replace(ppo, value_lr=1e-5), policy, model(128256, [7_500_000_000]))
+    check_critic(ppo, model(300, [60_000]), model(300, [60_000]))  # micro: 1e-3 is fine
+    with pytest.raises(ValueError, match="vocabulary"):
+        check_critic(replace(ppo, critic_path="x"), policy, model(32000, [1_000_000_000]))
