@@ -174,7 +174,6 @@ def test_seeds_differ_across_prompts_samples_and_ranks(fake_vllm, llama3_tokeniz
 
 
 def test_sleep_wake_push_order_is_upstreams(fake_vllm, llama3_tokenizer, tiny_model, monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # empty_cache runs on GPUs only
     llm = FakeLLM(llama3_tokenizer)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: llm.calls.append("empty_cache"))
     generator = _load(fake_vllm, llama3_tokenizer, llm, enable_sleep_mode=True)

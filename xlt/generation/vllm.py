@@ -178,8 +178,7 @@ class VLLMGenerator:
         if self.sleep_mode:
             self.llm.wake_up(tags=["weights"])
         self.push_weights(model)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()  # before the KV cache claims its share again
+        torch.cuda.empty_cache()  # before the KV cache claims its share (no-op without CUDA)
         if self.sleep_mode:
             self.llm.wake_up(tags=["kv_cache"])
         self.asleep = False
@@ -216,8 +215,7 @@ class VLLMGenerator:
         self.llm.llm_engine.engine_core.shutdown()
         self.llm = None
         gc.collect()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        torch.cuda.empty_cache()
 
 
 def gathered_named_parameters(model: torch.nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
