@@ -1,8 +1,8 @@
 """GRPO and PPO on code problems with execution rewards, on DeepSpeed (ZeRO 0-3).
 
-    trainer = RLTrainer(policy, tokenizer, problems, RLSettings(algorithm="grpo", ...),
-                        ParallelPlan.preset("zero3"), ckpt_dir=out / "checkpoints",
-                        tracker=tracker, value_model=None, reference_model=None)
+    trainer = RLTrainer(policy, tokenizer, problems, cfg.rl, cfg.rollout, cfg.execution,
+                        ParallelPlan.preset("zero3"), chat=True, seed=0,
+                        ckpt_dir=out / "checkpoints", tracker=tracker)
     trainer.setup()     # engines, rollout backend, resume from the newest checkpoint
     trainer.train()     # rollout -> reward -> update -> checkpoint, every step
     save_model(trainer.engine, tokenizer, out / "model"); trainer.cleanup()
@@ -92,6 +92,10 @@ class RLTrainer:
         self.num_ranks = world_size()
         self.rows_per_rank = rl.rows_per_rank(self.num_ranks)
         self.grad_accum_steps = rl.grad_accum_steps(self.num_ranks)
+        # RLConfig checked the layout against the launcher's WORLD_SIZE; the same here
+        assert (
+            self.grad_accum_steps * rl.updates_per_step * rl.micro_batch_size == self.rows_per_rank
+        )
         self.policy, self.value_model, self.reference_model = policy, value_model, reference_model
         self.tokenizer, self.plan = tokenizer, plan
         self.rl, self.rollout, self.execution = rl, rollout, execution
