@@ -9,7 +9,7 @@ Run it through `scripts/smoke_gpu.sh` (`make smoke-gpu`), which installs the car
 and then runs the `gpu`-marked tests too. What it does, with no network:
 1. A Llama-3-style tokenizer trained offline (BOS `<|begin_of_text|>`, EOS `<|eot_id|>`, the
    Llama-3 chat template) and a random-initialised Llama from a `LlamaConfig` (~0.5B
-   parameters on GPU: 16 layers x 1536, GQA 12/4 heads).
+   parameters on GPU: 20 layers x 1536, GQA 12/4 heads).
 2. SFT for 10 steps through `xlt.train.loop.CausalLMTrainer`: ZeRO-3, bf16 on GPU, gradient
    checkpointing; prints the loss of each step (it must fall), step times, peak GPU memory.
 3. 2 GRPO steps through `xlt.rl.trainer.RLTrainer` with HF rollouts (or vLLM with `--vllm`)
@@ -38,7 +38,7 @@ warnings.filterwarnings("ignore", category=FutureWarning)  # torch/transformers 
 # Sizes. GPU: ~0.5B parameters, sequences long enough to exercise checkpointing and chunked
 # log-probs. Tiny (CPU): shrunk for seconds, same code path.
 SIZES = {
-    "gpu": dict(hidden=1536, layers=16, heads=12, kv_heads=4, ffn=4096, vocab=4096,
+    "gpu": dict(hidden=1536, layers=20, heads=12, kv_heads=4, ffn=4096, vocab=4096,
                 seq_len=512, sft_micro=4, sft_batch=16, new_tokens=128),
     "tiny": dict(hidden=64, layers=2, heads=4, kv_heads=2, ffn=128, vocab=512,
                  seq_len=256, sft_micro=4, sft_batch=8, new_tokens=24),
@@ -115,10 +115,12 @@ def build_model(size: dict, tokenizer):
     return LlamaForCausalLM(config)
 
 
-def peak_gib() -> float:
+def peak_gib() -> str:
     import torch
 
-    return torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
+    if not torch.cuda.is_available():
+        return "n/a (CPU)"
+    return f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB"
 
 
 def reset_peak() -> None:
@@ -135,7 +137,7 @@ def run_sft(size, tokenizer, records, out: Path) -> dict[int, float]:
     from xlt.train.loop import CausalLMTrainer, TrainSettings
 
     model = build_model(size, tokenizer)
-    print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters, "
+    print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, "
           f"vocab {len(tokenizer)}")  # fmt: skip
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     examples, counts = build_sft_examples(records * 8, tokenizer, size["seq_len"], chat=True)
@@ -166,7 +168,7 @@ def run_sft(size, tokenizer, records, out: Path) -> dict[int, float]:
         print(f"sft step {step:2d}  loss {metrics['train/loss']:.4f}  "
               f"step {at - previous:6.2f} s  {metrics['train/tokens_per_s']:8.0f} tok/s")  # fmt: skip
         previous = at
-    print(f"sft peak GPU memory: {peak_gib():.2f} GiB")
+    print(f"sft peak GPU memory: {peak_gib()}")
     return losses
 
 
@@ -215,7 +217,7 @@ def run_grpo(size, problems, out: Path, vllm: bool) -> list[dict]:
               f"  step {m['time/step_s']:.2f} s (generate {m['time/generate_s']:.2f}, reward "
               f"{m['time/reward_s']:.2f}, update {m['time/update_s']:.2f})  "
               f"|logp_rollout - logp_trainer| {m['rl/rollout_logp_abs_diff']:.2e}")  # fmt: skip
-    print(f"grpo peak GPU memory: {peak_gib():.2f} GiB")
+    print(f"grpo peak GPU memory: {peak_gib()}")
     return history
 
 
