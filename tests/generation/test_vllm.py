@@ -187,9 +187,9 @@ def test_sleep_wake_push_order_is_upstreams(fake_vllm, llama3_tokenizer, tiny_mo
         "sleep(level=2)",
         "wake_up(['weights'])",
         "collective_rpc(reload_weights)",
-        "reset_prefix_cache",
         "empty_cache",
         "wake_up(['kv_cache'])",
+        "reset_prefix_cache",
         "generate",
         "sleep(level=2)",
     ]

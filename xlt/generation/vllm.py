@@ -173,14 +173,16 @@ class VLLMGenerator:
             self.asleep = True
 
     def wake_and_push(self, model: torch.nn.Module) -> None:
-        """Upstream's order: weights awake, push, free the gather buffers, KV cache awake.
-        Every rank must call it together (ZeRO-3 gathers are collective)."""
+        """Upstream's order: weights awake, push, free the gather buffers, KV cache awake, then
+        forget cached prefixes (computed with the old weights). Every rank must call it
+        together (ZeRO-3 gathers are collective)."""
         if self.sleep_mode:
             self.llm.wake_up(tags=["weights"])
         self.push_weights(model)
         torch.cuda.empty_cache()  # before the KV cache claims its share (no-op without CUDA)
         if self.sleep_mode:
             self.llm.wake_up(tags=["kv_cache"])
+        self.llm.reset_prefix_cache()  # cached prefixes were computed with the old weights
         self.asleep = False
 
     def push_weights(
@@ -208,7 +210,6 @@ class VLLMGenerator:
                 "pushing the trainer's weights into vLLM failed"
                 + (f" on this rank: {error!r}" if error else " on another rank")
             ) from error
-        self.llm.reset_prefix_cache()  # cached prefixes were computed with the old weights
 
     def shutdown(self) -> None:
         """Stop the engine and free its GPU memory (before evaluation starts its own)."""
