@@ -15,7 +15,7 @@ import torch
 from tests.rl.helpers import BASE, ROLLOUT, constant_problems, make_trainer, run_rl
 from xlt.generation.config import RolloutConfig
 from xlt.rl.config import RLConfig
-from xlt.tracking import read_jsonl_log
+from xlt.tracking import JsonlTracker, read_jsonl_log
 
 
 def _start_end(history, k=4):
@@ -188,3 +188,32 @@ def test_an_8b_sized_critic_rejects_the_micro_value_lr_and_a_foreign_vocabulary(
     check_critic(ppo, model(300, [60_000]), model(300, [60_000]))  # micro: 1e-3 is fine
     with pytest.raises(ValueError, match="vocabulary"):
         check_critic(replace(ppo, critic_path="x"), policy, model(32000, [1_000_000_000]))
+
+
+def test_the_rl_stage_reads_its_configs_directly_and_exports(pretrained_dir, tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from xlt.config import ExecutionConfig, ModelConfig, ParallelizationConfig
+    from xlt.pipeline import StageContext
+    from xlt.stages import rl as rl_stage
+
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = [json.dumps(p.to_dict()) for p in constant_problems()]
+    (data / "rl.jsonl").write_text("\n".join(lines) + "\n")
+    # one step with a KL reference: the stage builds policy, reference, plan and trainer
+    cfg = SimpleNamespace(
+        model=ModelConfig(chat=False), rl=replace(BASE, steps=1, kl_coef=0.05),
+        rollout=ROLLOUT, execution=ExecutionConfig(workers=2),
+        parallelization=ParallelizationConfig(),
+    )  # fmt: skip
+    tracker = JsonlTracker(tmp_path / "metrics.jsonl")
+    ctx = StageContext(cfg=cfg, inputs={"data": data, "sft": pretrained_dir.parent},
+                       out=tmp_path / "out", tracker=tracker, seed=0)  # fmt: skip
+    rl_stage.run(ctx)
+    tracker.close()
+    assert (tmp_path / "out" / "model" / "config.json").exists()
+    assert not (tmp_path / "out" / "checkpoints").exists()
+    [record] = read_jsonl_log(tmp_path / "metrics.jsonl")
+    assert record["metrics"]["rl/kl"] >= 0 and record["metrics"]["rl/dropped_long_prompts"] == 0
