@@ -20,7 +20,8 @@ from xlt.data.records import Problem
 from xlt.pipeline import StageContext
 from xlt.rl.rollout import load_value_model
 from xlt.rl.trainer import RLTrainer
-from xlt.train.engine import ParallelPlan, rank
+from xlt.stages.pretrain import plan_from_config
+from xlt.train.engine import rank
 
 
 def preflight(cfg) -> None:
@@ -35,12 +36,6 @@ def preflight(cfg) -> None:
             f"({', '.join(toolchain.missing)}); install it (`python -m xlt.doctor` lists them) "
             "or choose another source language"
         )
-
-
-def parallel_plan(parallelization) -> ParallelPlan:
-    """The DeepSpeed plan of a `ParallelizationConfig` (one helper, shared by the stages)."""
-    p = parallelization
-    return ParallelPlan(p.zero_stage, p.offload_optimizer, p.offload_params, p.bf16)
 
 
 # A value LR above this on a critic of more than a billion parameters is a micro-scale value
@@ -88,7 +83,7 @@ def run(ctx: StageContext) -> None:
     model_dir = ctx.inputs["sft"] / "model" if "sft" in ctx.inputs else cfg.model.path
     revision = None if "sft" in ctx.inputs else cfg.model.revision
     problems = load_problems(ctx.inputs["data"], rl.source_language, rl.oracle)
-    plan = parallel_plan(cfg.parallelization)
+    plan = plan_from_config(cfg.parallelization)  # the one helper, shared with pretrain/sft
 
     # Under ZeRO-3 big models are built straight into shards (no full copy per rank).
     ds_config = deepspeed_config(
