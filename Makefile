@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup toolchains demo sweep report test test-fast test-slow test-gpu lint format bench doctor setup-gpu clean
+.PHONY: help setup toolchains demo sweep report test test-fast test-slow test-gpu smoke-gpu lint format bench doctor setup-gpu clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test-slow: setup ## Only the slow cases (end to end, multi-process, full benchma
 
 test-gpu: ## GPU-marked tests (on a GPU machine, after `make setup-gpu`)
 	$(VENV)-gpu/bin/python -m pytest -m gpu $(PYTEST_ARGS)
+
+smoke-gpu: ## One-GPU smoke run with the wheels in .whl/ (scripts/smoke_gpu.sh; docs/training.md)
+	bash scripts/smoke_gpu.sh
 
 lint: $(INSTALLED) ## ruff check and format check
 	$(VENV)/bin/ruff check xlt tests

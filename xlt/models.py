@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
+    AutoConfig,
     AutoModelForCausalLM,
     AutoTokenizer,
     LlamaConfig,
@@ -71,6 +72,42 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
         pad_token=PAD_TOKEN,
         padding_side="right",
     )
+
+
+# Llama-3's special tokens and chat template (Meta-Llama-3-8B-Instruct's, without the 3.1
+# tool and date preamble): the stand-in for a Hub chat model in tests and the GPU smoke run.
+LLAMA3_BOS, LLAMA3_EOT = "<|begin_of_text|>", "<|eot_id|>"
+LLAMA3_SPECIAL_TOKENS = (LLAMA3_BOS, "<|end_of_text|>", "<|start_header_id|>",
+                         "<|end_header_id|>", LLAMA3_EOT, "<|finetune_right_pad_id|>")  # fmt: skip
+LLAMA3_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim"
+    " + '<|eot_id|>' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+)
+
+
+def build_llama3_style_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer (trained offline on `texts`) shaped like Llama-3-Instruct's:
+    `<|begin_of_text|>` added before every encoded text, EOS `<|eot_id|>`, no pad token of
+    its own (pad = `<|finetune_right_pad_id|>`, as Llama-3.1 ships), the Llama-3 chat
+    template, which itself starts with BOS."""
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=list(LLAMA3_SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )  # fmt: skip
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{LLAMA3_BOS} $A", pair=f"{LLAMA3_BOS} $A $B",
+        special_tokens=[(LLAMA3_BOS, tokenizer.token_to_id(LLAMA3_BOS))],
+    )  # fmt: skip
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token=LLAMA3_BOS, eos_token=LLAMA3_EOT,
+        pad_token="<|finetune_right_pad_id|>", chat_template=LLAMA3_CHAT_TEMPLATE,
+    )  # fmt: skip
 
 
 def build_tiny_model(
@@ -143,10 +180,32 @@ def save_model(model_or_engine, tokenizer: PreTrainedTokenizerFast, out_dir: str
     state_dict = _full_state_dict(module)
     if _rank() == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
+        dtype = _main_dtype(state_dict)  # first: save_pretrained empties the dict as it writes
         module.save_pretrained(out_dir, state_dict=state_dict)
+        _record_dtype(out_dir, dtype)
         tokenizer.save_pretrained(out_dir)
     _barrier()
     return out_dir
+
+
+def _main_dtype(state_dict: dict[str, torch.Tensor]) -> torch.dtype | None:
+    """The floating dtype holding the most elements of `state_dict`."""
+    counts: dict[torch.dtype, int] = {}
+    for tensor in state_dict.values():
+        if tensor.is_floating_point():
+            counts[tensor.dtype] = counts.get(tensor.dtype, 0) + tensor.numel()
+    return max(counts, key=counts.get) if counts else None
+
+
+def _record_dtype(out_dir: Path, dtype: torch.dtype | None) -> None:
+    """config.json's `dtype` := that of the tensors written, not the module's first
+    parameter's, which `save_pretrained` reports: a DeepSpeed-wrapped module can hold fp32
+    parameters while its gathered bf16 weights are what lands in the files."""
+    if dtype is None:
+        return
+    config = AutoConfig.from_pretrained(out_dir)
+    config.dtype = str(dtype).removeprefix("torch.")
+    config.save_pretrained(out_dir)
 
 
 def _unwrap(model_or_engine) -> PreTrainedModel:

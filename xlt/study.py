@@ -42,7 +42,6 @@ def data_spec(cfg: XltConfig) -> data.DataSpec | data_paper.DataPaperSpec:
             path=path,
             revision=cfg.model.revision if path == cfg.model.path else None,
             chat=cfg.model.chat,
-            max_model_len=cfg.model.max_seq_len,
             rollout=cfg.rollout,
         )
     return data_paper.DataPaperSpec(

@@ -92,3 +92,33 @@ def test_sampling_params_validation():
         SamplingParams(temperature=0, n=2)
     with pytest.raises(ValueError, match="non-empty"):
         SamplingParams(stop=("",))
+
+
+def test_stops_at_every_eos_id_of_the_generation_config(tiny_model, tiny_tokenizer):
+    import copy
+
+    model = copy.deepcopy(tiny_model)
+    prompt_ids = tiny_tokenizer(PROMPTS[0])["input_ids"]
+    with torch.no_grad():  # the greedy first token, from a plain forward pass
+        first = int(model(torch.tensor([prompt_ids])).logits[0, -1].argmax())
+    assert first != tiny_tokenizer.eos_token_id
+    # like Llama-3.1-Instruct: the tokenizer names one EOS, generation_config several
+    model.generation_config.eos_token_id = [tiny_tokenizer.eos_token_id, first]
+    params = SamplingParams(max_new_tokens=8, temperature=0.0)
+    [[c]] = HFGenerator(model, tiny_tokenizer).generate([PROMPTS[0]], params)
+    assert c.token_ids == (first,) and c.finish_reason == "stop"
+
+
+def test_left_padding_is_per_call_and_never_saved(tiny_model, tiny_tokenizer, tmp_path):
+    import json
+
+    from xlt.models import save_model
+
+    assert tiny_tokenizer.padding_side == "right"
+    params = SamplingParams(max_new_tokens=4, temperature=0.0)
+    batched = HFGenerator(tiny_model, tiny_tokenizer).generate(PROMPTS, params)
+    alone = HFGenerator(tiny_model, tiny_tokenizer).generate(PROMPTS[:1], params)
+    assert batched[0][0].token_ids == alone[0][0].token_ids  # padded on the left in the batch
+    assert tiny_tokenizer.padding_side == "right"
+    save_model(tiny_model, tiny_tokenizer, tmp_path)
+    assert json.loads((tmp_path / "tokenizer_config.json").read_text())["padding_side"] == "right"

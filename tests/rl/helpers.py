@@ -118,14 +118,14 @@ SEED = 0
 
 
 def make_trainer(model_dir: Path, out: Path, rl: RLConfig, *, zero="single", tracker=None,
-                 execute_async=None, rollout: RolloutConfig = ROLLOUT) -> RLTrainer:  # fmt: skip
+                 execute_async=None, rollout: RolloutConfig = ROLLOUT, problems=None) -> RLTrainer:  # fmt: skip
     """An RLTrainer on the constant task from `model_dir`, as the rl stage builds it."""
     from xlt.models import load_model, load_tokenizer
 
     value_model = load_value_model(model_dir, seed=SEED) if rl.algorithm == "ppo" else None
     reference = load_model(model_dir) if rl.needs_reference_model else None
     return RLTrainer(
-        load_model(model_dir), load_tokenizer(model_dir), constant_problems(), rl, rollout,
+        load_model(model_dir), load_tokenizer(model_dir), problems or constant_problems(), rl, rollout,
         EXECUTION, ParallelPlan.preset(zero), chat=False, seed=SEED,
         ckpt_dir=out / "checkpoints", tracker=tracker, value_model=value_model,
         reference_model=reference, execute_async=execute_async,

@@ -12,10 +12,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from tests.rl.helpers import BASE, ROLLOUT, make_trainer, run_rl
+from tests.rl.helpers import BASE, ROLLOUT, constant_problems, make_trainer, run_rl
 from xlt.generation.config import RolloutConfig
 from xlt.rl.config import RLConfig
-from xlt.tracking import read_jsonl_log
+from xlt.tracking import JsonlTracker, read_jsonl_log
 
 
 def _start_end(history, k=4):
@@ -35,7 +35,7 @@ def test_mean_reward_rises(pretrained_dir, execute_async, tmp_path, algorithm, z
     assert start < 0.35  # the pretrained model guesses a digit
     assert end > max(start + 0.2, 2 * start), f"no clear rise: {start:.3f} -> {end:.3f}"
     metrics = history[-1]
-    for key in ("rl/entropy", "rl/clip_frac", "rl/frac_zero_std_groups", "rl/response_len",
+    for key in ("rl/entropy", "rl/clip_frac", "rl/frac_zero_std_groups", "rl/response_len", "rl/dropped_long_prompts",
                 "exec/py/ok_frac", "time/generate_s", "time/reward_s", "time/update_s"):  # fmt: skip
         assert key in metrics
     if algorithm == "ppo":
@@ -152,3 +152,68 @@ def test_settings_and_models_are_checked_before_work(pretrained_dir, tmp_path):
         make(BASE, RolloutConfig(backend="vllm"))
     with pytest.raises(ValueError, match="reference_model"):
         make(BASE, reference_model=load_model(pretrained_dir))
+
+
+def test_over_long_prompts_are_dropped_from_the_pool_and_counted(pretrained_dir, tmp_path):
+    from xlt.models import load_tokenizer
+
+    tokenizer = load_tokenizer(pretrained_dir)
+    problems = constant_problems()
+    prompt_len = len(tokenizer(problems[0].prompt)["input_ids"])  # BOS + prompt, as the trainer
+    long = replace(problems[0], name="long", prompt="# padding\n" * 8 + problems[0].prompt)
+    room = RolloutConfig(max_model_len=prompt_len + BASE.max_new_tokens)  # the short ones fit
+    trainer = make_trainer(pretrained_dir, tmp_path, BASE, rollout=room,
+                           problems=[long, *problems, long])  # fmt: skip
+    assert [p.name for p in trainer.problems] == [p.name for p in problems]
+    assert trainer.num_dropped_prompts == 2
+    tight = RolloutConfig(max_model_len=prompt_len + BASE.max_new_tokens - 1)
+    with pytest.raises(ValueError, match="rollout.max_model_len"):
+        make_trainer(pretrained_dir, tmp_path, BASE, rollout=tight)
+
+
+def test_an_8b_sized_critic_rejects_the_micro_value_lr_and_a_foreign_vocabulary():
+    from types import SimpleNamespace
+
+    from xlt.stages.rl import check_critic
+
+    def model(vocab, params):  # stands in for a ZeRO-3 model: local shards, full sizes
+        shards = [SimpleNamespace(ds_numel=n, numel=lambda: 0) for n in params]
+        return SimpleNamespace(config=SimpleNamespace(vocab_size=vocab), parameters=lambda: shards)
+
+    ppo = replace(BASE, algorithm="ppo")
+    policy = model(128256, [8_030_000_000])
+    with pytest.raises(ValueError, match="rl.value_lr"):
+        check_critic(ppo, policy, model(128256, [7_500_000_000, 4096]))  # value_lr 1e-3
+    check_critic(replace(ppo, value_lr=1e-5), policy, model(128256, [7_500_000_000]))
+    check_critic(ppo, model(300, [60_000]), model(300, [60_000]))  # micro: 1e-3 is fine
+    with pytest.raises(ValueError, match="vocabulary"):
+        check_critic(replace(ppo, critic_path="x"), policy, model(32000, [1_000_000_000]))
+
+
+def test_the_rl_stage_reads_its_configs_directly_and_exports(pretrained_dir, tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from xlt.config import ExecutionConfig, ModelConfig, ParallelizationConfig
+    from xlt.pipeline import StageContext
+    from xlt.stages import rl as rl_stage
+
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = [json.dumps(p.to_dict()) for p in constant_problems()]
+    (data / "rl.jsonl").write_text("\n".join(lines) + "\n")
+    # one step with a KL reference: the stage builds policy, reference, plan and trainer
+    cfg = SimpleNamespace(
+        model=ModelConfig(chat=False), rl=replace(BASE, steps=1, kl_coef=0.05),
+        rollout=ROLLOUT, execution=ExecutionConfig(workers=2),
+        parallelization=ParallelizationConfig(),
+    )  # fmt: skip
+    tracker = JsonlTracker(tmp_path / "metrics.jsonl")
+    ctx = StageContext(cfg=cfg, inputs={"data": data, "sft": pretrained_dir.parent},
+                       out=tmp_path / "out", tracker=tracker, seed=0)  # fmt: skip
+    rl_stage.run(ctx)
+    tracker.close()
+    assert (tmp_path / "out" / "model" / "config.json").exists()
+    assert not (tmp_path / "out" / "checkpoints").exists()
+    [record] = read_jsonl_log(tmp_path / "metrics.jsonl")
+    assert record["metrics"]["rl/kl"] >= 0 and record["metrics"]["rl/dropped_long_prompts"] == 0

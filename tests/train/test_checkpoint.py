@@ -60,3 +60,25 @@ def test_nothing_to_resume_returns_none(engine, tmp_path):
 def test_keep_last_must_be_positive(engine, tmp_path):
     with pytest.raises(ValueError, match="keep at least one"):
         save_checkpoint(engine, tmp_path, 1, {}, keep_last=0)
+
+
+def test_saved_config_names_the_dtype_of_the_saved_tensors(tmp_path, monkeypatch):
+    import json
+
+    from safetensors import safe_open
+
+    import xlt.models
+    from xlt.models import save_model
+
+    tok = tiny.tokenizer()
+    model = tiny.model(tok)  # fp32 parameters, as the module reports them
+    # what a DeepSpeed bf16 engine's gather hands over: bf16 copies of every weight
+    gather = xlt.models._full_state_dict
+    monkeypatch.setattr(
+        xlt.models, "_full_state_dict", lambda m: {k: v.bfloat16() for k, v in gather(m).items()}
+    )
+    save_model(model, tok, tmp_path)
+    with safe_open(tmp_path / "model.safetensors", "pt") as f:
+        dtypes = {f.get_slice(k).get_dtype() for k in f.keys()}  # noqa: SIM118 (not a dict)
+    assert dtypes == {"BF16"}
+    assert json.loads((tmp_path / "config.json").read_text())["dtype"] == "bfloat16"

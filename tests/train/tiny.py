@@ -13,7 +13,10 @@ import os
 import signal
 from pathlib import Path
 
-os.environ.setdefault("DS_ACCELERATOR", "cpu")
+import torch
+
+if not torch.cuda.is_available():  # on a GPU machine DeepSpeed must find CUDA (test_gpu.py)
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from xlt.models import build_tiny_model, build_tokenizer  # noqa: E402

@@ -51,7 +51,11 @@ class HFGenerator:
         )
         if self.pad_token_id is None:
             raise ValueError("the tokenizer has neither a pad nor an EOS token; set one of them")
-        self.eos_token_ids = {tokenizer.eos_token_id} - {None}
+        # Llama-3.1-Instruct's tokenizer says <|eot_id|>; its generation_config adds
+        # <|end_of_text|> and <|eom_id|>: a sample ends at any of them, as vLLM ends it.
+        configured = model.generation_config.eos_token_id
+        configured = configured if isinstance(configured, list) else [configured]
+        self.eos_token_ids = ({tokenizer.eos_token_id} | set(configured)) - {None}
 
     def generate(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
         prompts_per_call = max(1, self.batch_size // params.n)
@@ -70,11 +74,11 @@ class HFGenerator:
         self, prompts: list[str], params: SamplingParams, seed: int
     ) -> list[list[Completion]]:
         device = self.model.device
-        self.tokenizer.padding_side = "left"  # generation appends on the right
         encoded = self.tokenizer(
             prompts,
             return_tensors="pt",
             padding=True,
+            padding_side="left",  # generation appends on the right; per call, not saved
             add_special_tokens=adds_special_tokens(self.tokenizer, prompts),
         ).to(device)
         greedy = params.temperature == 0

@@ -25,6 +25,8 @@ import torch
 
 from xlt.generation import HFGenerator, SamplingParams
 from xlt.generation.config import RolloutConfig
+from xlt.generation.hf import encode_prompt
+from xlt.generation.vllm import fits
 from xlt.rl import algos
 from xlt.rl.config import RLConfig
 from xlt.rl.rewards import score_async, status_metrics
@@ -90,8 +92,12 @@ class RLTrainer:
         self.num_ranks = world_size()
         self.rows_per_rank = rl.rows_per_rank(self.num_ranks)
         self.grad_accum_steps = rl.grad_accum_steps(self.num_ranks)
+        # RLConfig checked the layout against the launcher's WORLD_SIZE; the same here
+        assert (
+            self.grad_accum_steps * rl.updates_per_step * rl.micro_batch_size == self.rows_per_rank
+        )
         self.policy, self.value_model, self.reference_model = policy, value_model, reference_model
-        self.tokenizer, self.problems, self.plan = tokenizer, problems, plan
+        self.tokenizer, self.plan = tokenizer, plan
         self.rl, self.rollout, self.execution = rl, rollout, execution
         self.chat, self.seed, self.vllm_model_path = chat, seed, vllm_model_path
         self.ckpt_dir, self.tracker, self.execute_async = Path(ckpt_dir), tracker, execute_async
@@ -100,6 +106,26 @@ class RLTrainer:
         )
         self.engine = self.value_engine = self.reference = self.generator = None
         self.step = 0  # RL steps done
+        self.problems, self.num_dropped_prompts = self._fitting(problems)
+
+    def _fitting(self, problems) -> tuple[list, int]:
+        """The problems whose prompt leaves `rl.max_new_tokens` under `rollout.max_model_len`.
+
+        Dropped from the pool once, before step 1 (not per batch: the batch layout stays
+        whole groups of equal size on every rank); their number is logged every step as
+        `rl/dropped_long_prompts`.
+        """
+        lengths = [len(encode_prompt(self.tokenizer, prompt_of(p, self.tokenizer, self.chat)))
+                   for p in problems]  # fmt: skip
+        kept = [p for p, n in zip(problems, lengths, strict=True)
+                if fits(n, self.rl.max_new_tokens, self.rollout.max_model_len)]  # fmt: skip
+        if not kept:
+            raise ValueError(
+                f"every RL prompt ({min(lengths)} tokens or more) leaves fewer than "
+                f"rl.max_new_tokens={self.rl.max_new_tokens} under rollout.max_model_len="
+                f"{self.rollout.max_model_len}; raise rollout.max_model_len"
+            )
+        return kept, len(problems) - len(kept)
 
     # ------------------------------------------------------------------ set-up
 
@@ -109,6 +135,10 @@ class RLTrainer:
             micro_batch_size=rl.micro_batch_size, grad_accum_steps=self.grad_accum_steps,
             total_steps=total, min_lr_ratio=1.0, grad_clip=rl.grad_clip,
         )  # fmt: skip
+        if rl.gradient_checkpointing:  # activations recomputed in backward (docs/rl.md, memory)
+            for model in (self.policy, self.value_model):
+                if model is not None:
+                    model.gradient_checkpointing_enable({"use_reentrant": False})
         self.engine = setup_engine(self.policy, self.plan, lr=rl.lr, **common)
         if self.value_model is not None:
             self.value_engine = setup_engine(self.value_model, self.plan, lr=rl.value_lr, **common)
@@ -117,9 +147,11 @@ class RLTrainer:
         if self.rollout.backend == "vllm":
             from xlt.generation.vllm import VLLMGenerator
 
-            self.generator = VLLMGenerator(
-                self.vllm_model_path, seed=self.seed,
+            self.generator = VLLMGenerator.load(
+                self.vllm_model_path, self.tokenizer, seed=self.seed,
                 gpu_memory_utilization=self.rollout.gpu_memory_utilization,
+                max_model_len=self.rollout.max_model_len,
+                enable_sleep_mode=self.rollout.enable_sleep_mode,
             )  # fmt: skip
         else:
             self.generator = HFGenerator(
@@ -197,6 +229,7 @@ class RLTrainer:
             metrics.update(status_metrics([p.language for p in flat_problems], results))
             metrics.update(
                 {
+                    "rl/dropped_long_prompts": float(self.num_dropped_prompts),
                     "rl/frac_truncated": _mean(
                         [c.finish_reason == "length" for cs in completions for c in cs]
                     ),
@@ -241,10 +274,9 @@ class RLTrainer:
 
     def _generate(self, prompts, params):
         if self.rollout.backend == "vllm":
-            self.generator.wake_up()
-            self.generator.push_weights(self.engine.module)
+            self.generator.wake_and_push(self.engine.module)
             completions = self.generator.generate(prompts, params)
-            self.generator.sleep()
+            self.generator.sleep()  # the update needs the memory
             return completions
         with _gathered(self.engine.module, self.plan.zero_stage == 3):
             return self.generator.generate(prompts, params)
@@ -386,6 +418,10 @@ class RLTrainer:
         return save_checkpoint(self.engine, self.ckpt_dir / "policy", self.step, {}, keep_last)
 
     def cleanup(self) -> None:
+        """Free everything, the vLLM engine included (evaluation starts its own next)."""
+        if self.rollout.backend == "vllm" and self.generator is not None:
+            self.generator.shutdown()
+        self.generator = None
         for engine in (self.engine, self.value_engine, self.reference):
             if engine is not None:
                 engine.destroy()

@@ -90,7 +90,6 @@ class TranslatorSpec:
     path: str  # data.translator_model, or the study's model.path
     revision: str | None
     chat: bool  # render prompts with its chat template
-    max_model_len: int  # vLLM's context length
     rollout: RolloutConfig
 
 
@@ -129,13 +128,17 @@ def _vllm_generator(spec: TranslatorSpec):
     from xlt.generation.vllm import VLLMGenerator
     from xlt.models import load_tokenizer
 
-    generator = VLLMGenerator(
+    tokenizer = load_tokenizer(spec.path, spec.revision)
+    generator = VLLMGenerator.load(
         spec.path,
+        tokenizer,
         gpu_memory_utilization=spec.rollout.gpu_memory_utilization,
-        max_model_len=spec.max_model_len,
+        # not the model's 131072: vLLM refuses a KV cache that large on one GPU
+        max_model_len=spec.rollout.max_model_len,
+        enable_sleep_mode=False,
         colocated=False,  # the data stage trains nothing: vLLM may own the GPU
     )
-    return generator, load_tokenizer(spec.path, spec.revision)
+    return generator, tokenizer
 
 
 GENERATOR_BUILDERS: dict[str, Callable] = {"hf": _hf_generator, "vllm": _vllm_generator}

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,16 +185,19 @@ def _generator(ctx: StageContext):
     if ctx.spec.rollout.backend == "vllm":
         from xlt.generation.vllm import VLLMGenerator
 
-        generator = VLLMGenerator(str(path), gpu_memory_utilization=ctx.spec.rollout.gpu_memory_utilization,
-                                  seed=ctx.seed, enable_sleep_mode=False, colocated=False)  # fmt: skip
+        # under a launcher each rank's engine sits on its own GPU (vLLM's external_launcher)
+        generator = VLLMGenerator.load(str(path), tokenizer, seed=ctx.seed,
+                                       gpu_memory_utilization=ctx.spec.rollout.gpu_memory_utilization,
+                                       max_model_len=ctx.spec.rollout.max_model_len,
+                                       enable_sleep_mode=False, colocated="LOCAL_RANK" in os.environ)  # fmt: skip
         return generator, tokenizer
     import torch
 
     from xlt.generation import HFGenerator
 
     model = load_model(path, revision=revision).eval()
-    if torch.cuda.is_available():
-        model = model.to("cuda")
+    if torch.cuda.is_available():  # this rank's GPU under a launcher
+        model = model.to(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
     return HFGenerator(model, tokenizer, batch_size=ctx.spec.rollout.batch_size), tokenizer
 
 

@@ -43,6 +43,32 @@ def preflight(cfg) -> None:
         )
 
 
+# A value LR above this on a critic of more than a billion parameters is a micro-scale value
+# left in place (rl.value_lr 1e-3 trains a 200k-parameter critic); verl and OpenRLHF train
+# 7-8B critics at 1e-5 and 9e-6.
+MAX_BIG_CRITIC_VALUE_LR = 1e-4
+
+
+def check_critic(rl, policy, value_model) -> None:
+    """The critic reads the policy's token ids, and a billion-parameter critic gets an LR
+    meant for one."""
+    if value_model.config.vocab_size != policy.config.vocab_size:
+        raise ValueError(
+            f"rl.critic_path={rl.critic_path!r} has a vocabulary of "
+            f"{value_model.config.vocab_size}, the policy {policy.config.vocab_size}: the critic "
+            "must share the policy's tokenizer (e.g. Llama-3.2-1B for Llama-3.1-8B)"
+        )
+    # ZeRO-3 leaves each rank a shard; ds_numel is DeepSpeed's full size of a parameter
+    size = sum(getattr(p, "ds_numel", p.numel()) for p in value_model.parameters())
+    if size > 1e9 and rl.value_lr > MAX_BIG_CRITIC_VALUE_LR:
+        raise ValueError(
+            f"rl.value_lr={rl.value_lr} for a critic of {size / 1e9:.1f}B parameters; the "
+            f"micro-scale value diverges at this size: set rl.value_lr <= "
+            f"{MAX_BIG_CRITIC_VALUE_LR} (1e-5 is verl's and OpenRLHF's), or a smaller critic "
+            "with rl.critic_path"
+        )
+
+
 def load_problems(data_dir: Path, language: str, oracle: bool) -> list[Problem]:
     path = Path(data_dir) / ("rl_oracle.jsonl" if oracle else "rl.jsonl")
     with path.open(encoding="utf-8") as f:
@@ -85,8 +111,11 @@ def run(ctx: StageContext) -> None:
         policy = load_model(model_dir, revision=revision)
         reference = load_model(model_dir, revision=revision) if rl.needs_reference_model else None
         value_model = None
-        if rl.algorithm == "ppo":  # critic initialised from the policy, fresh scalar head
-            value_model = load_value_model(model_dir, revision=revision, seed=ctx.seed)
+        if rl.algorithm == "ppo":  # critic from the policy (or rl.critic_path), fresh scalar head
+            critic_dir = rl.critic_path or model_dir
+            critic_revision = None if rl.critic_path else revision
+            value_model = load_value_model(critic_dir, revision=critic_revision, seed=ctx.seed)
+            check_critic(rl, policy, value_model)
     trainer = RLTrainer(
         policy, tokenizer, problems, rl, cfg.rollout, cfg.execution, plan,
         chat=cfg.model.chat, seed=ctx.seed, ckpt_dir=ctx.out / "checkpoints",
