@@ -192,9 +192,7 @@ def test_an_8b_sized_critic_rejects_the_micro_value_lr_and_a_foreign_vocabulary(
 
 def test_the_rl_stage_reads_its_configs_directly_and_exports(pretrained_dir, tmp_path):
     import json
-    from types import SimpleNamespace
-
-    from xlt.config import ExecutionConfig, ModelConfig, ParallelizationConfig
+    from xlt.config import ExecutionConfig, ModelConfig, ParallelPlan
     from xlt.pipeline import StageContext
     from xlt.stages import rl as rl_stage
 
@@ -203,13 +201,12 @@ def test_the_rl_stage_reads_its_configs_directly_and_exports(pretrained_dir, tmp
     lines = [json.dumps(p.to_dict()) for p in constant_problems()]
     (data / "rl.jsonl").write_text("\n".join(lines) + "\n")
     # one step with a KL reference: the stage builds policy, reference, plan and trainer
-    cfg = SimpleNamespace(
+    spec = rl_stage.RLSpec(
         model=ModelConfig(chat=False), rl=replace(BASE, steps=1, kl_coef=0.05),
-        rollout=ROLLOUT, execution=ExecutionConfig(workers=2),
-        parallelization=ParallelizationConfig(),
+        rollout=ROLLOUT, execution=ExecutionConfig(workers=2), parallelization=ParallelPlan(),
     )  # fmt: skip
     tracker = JsonlTracker(tmp_path / "metrics.jsonl")
-    ctx = StageContext(cfg=cfg, inputs={"data": data, "sft": pretrained_dir.parent},
+    ctx = StageContext(spec=spec, inputs={"data": data, "sft": pretrained_dir.parent},
                        out=tmp_path / "out", tracker=tracker, seed=0)  # fmt: skip
     rl_stage.run(ctx)
     tracker.close()
