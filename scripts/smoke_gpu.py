@@ -134,7 +134,8 @@ def reset_peak() -> None:
 def run_sft(size, tokenizer, records, out: Path) -> dict[int, float]:
     from xlt.train.data import build_sft_examples
     from xlt.train.engine import ParallelPlan
-    from xlt.train.loop import CausalLMTrainer, TrainSettings
+    from xlt.train.config import SFTConfig
+    from xlt.train.loop import CausalLMTrainer
 
     model = build_model(size, tokenizer)
     print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, "
@@ -142,13 +143,14 @@ def run_sft(size, tokenizer, records, out: Path) -> dict[int, float]:
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     examples, counts = build_sft_examples(records * 8, tokenizer, size["seq_len"], chat=True)
     print(f"sft examples: {counts}")
-    settings = TrainSettings(
+    settings = SFTConfig(
         max_steps=10, batch_size=size["sft_batch"], micro_batch_size=size["sft_micro"],
-        max_seq_len=size["seq_len"], lr=3e-4, warmup_steps=0, min_lr_ratio=1.0, seed=0,
+        seq_len=size["seq_len"], lr=3e-4, warmup_steps=0, min_lr_ratio=1.0, save_every=0,
+        gradient_checkpointing=True,
     )  # fmt: skip
     tracker = TimedTracker()
     trainer = CausalLMTrainer(
-        model, examples, ParallelPlan.preset("zero3"), settings, ckpt_dir=out / "sft-ckpt",
+        model, examples, ParallelPlan.preset("zero3"), settings, seed=0, ckpt_dir=out / "sft-ckpt",
         tracker=tracker, pad_id=tokenizer.pad_token_id,
     )  # fmt: skip
     reset_peak()
