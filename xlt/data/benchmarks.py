@@ -28,16 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from xlt.data.records import Problem
+from xlt.languages import LANGUAGES
 from xlt.paths import BENCHMARKS_DIR
 
 MULTIPL_E_HUB_ID = "nuprl/MultiPL-E"
 
-# Names people type for a language that are not its MultiPL-E code.
-_ALIASES = {
-    "python": "py", "rust": "rs", "javascript": "js", "typescript": "ts", "c++": "cpp",
-    "csharp": "cs", "c#": "cs", "ruby": "rb", "perl": "pl", "racket": "rkt", "ocaml": "ml",
-    "haskell": "hs", "julia": "jl", "bash": "sh", "golang": "go",
-}  # fmt: skip
+# Names people type for a language that are not its MultiPL-E code (`Language.aliases`).
+_ALIASES = {alias: code for code, lang in LANGUAGES.items() for alias in lang.aliases}
 
 # Defects listed in shared/benchmarks/README.md, checked by running them.
 KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {

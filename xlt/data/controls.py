@@ -6,7 +6,8 @@
   compiles where the types allow, so the tests themselves must reject it;
 - empty / wrong completions of MultiPL-E prompts.
 
-Used by the slow test sweep, `python -m xlt.execution sweep` and the benchmark.
+Used by the slow test sweep, `python -m xlt.execution sweep` and the benchmark. It lives
+in `xlt.data` because it loads benchmarks: the execution engine itself never imports data.
 """
 
 from __future__ import annotations
@@ -16,63 +17,29 @@ import re
 from xlt.data.benchmarks import load_humaneval_x, load_mbxp, load_multipl_e
 from xlt.data.records import Problem
 from xlt.execution.types import Job
-
-# A body that returns a default value, per language; `None`: derived from the signature.
-_DEFAULT_BODY = {
-    "py": "    return None\n",
-    "js": "  return undefined;\n",
-    "ts": "  return undefined as any;\n",
-    "cpp": "  return {};\n",
-    "rs": "    return Default::default();\n",
-    "php": "  return null;\n",
-    "rb": "  return nil\n",
-    "lua": "  return nil\n",
-    "pl": "  return undef;\n",
-    "sh": '  echo ""\n',
-    "java": None,
-    "go": None,
-}
-_CLOSER = {"py": "", "rb": "end", "lua": "end"}  # others: "}"
-_JAVA_SIGNATURE = re.compile(r"([\w.<>\[\], ?]+?)\s+\w+\s*\([^)]*\)\s*(?:throws [\w., ]+)?\{\s*$")
-_JAVA_DEFAULTS = {"int": "0", "long": "0L", "short": "0", "byte": "0", "boolean": "false",
-                  "double": "0.0", "float": "0.0f", "char": "'a'", "void": ""}  # fmt: skip
-_GO_SIGNATURE = re.compile(r"func\s+\w+\s*\([^{]*?\)\s*([^{]*?)\s*\{\s*$")
-
-
-def _java_body(prompt: str) -> str:
-    match = _JAVA_SIGNATURE.search(prompt.rstrip().splitlines()[-1] + "\n")
-    kind = match.group(1).split()[-1] if match else "Object"
-    return f"        return {_JAVA_DEFAULTS.get(kind, 'null')};\n"
-
-
-def _go_body(prompt: str) -> str:
-    match = _GO_SIGNATURE.search(prompt)
-    kind = match.group(1).strip() if match else ""
-    if not kind:
-        return "    return\n"
-    if kind.startswith("("):
-        return '    panic("wrong")\n'
-    return f"    var zero {kind}\n    return zero\n"
+from xlt.languages import get_language
 
 
 def default_body(language: str, prompt: str) -> str:
-    body = _DEFAULT_BODY.get(language, "")
-    if body is None:
-        return _java_body(prompt) if language == "java" else _go_body(prompt)
-    return body
+    """A body that returns the default value of the function's type (the language table's)."""
+    make = get_language(language).default_body
+    if make is None:
+        raise ValueError(f"no default-returning body for language {language!r} (CI languages only)")
+    return make(prompt)
 
 
 def _closers(text: str, language: str) -> int:
-    if language == "py":
+    closer = get_language(language).closer
+    if not closer:
         return 0
-    if _CLOSER.get(language) == "end":
+    if closer != "}":
         return 1
     return max(0, text.count("}") - text.count("{"))
 
 
 def wrong_solution(problem: Problem) -> str:
     """A default-returning body, closed like the canonical solution closes it."""
-    closer = _CLOSER.get(problem.language, "}")
+    closer = get_language(problem.language).closer
     count = _closers(problem.solution or "", problem.language)
     return default_body(problem.language, problem.prompt) + "".join(
         closer + "\n" for _ in range(count)
@@ -81,7 +48,7 @@ def wrong_solution(problem: Problem) -> str:
 
 def wrong_completion(problem: Problem) -> str:
     """For MultiPL-E: close the function only where the tests do not start by closing it."""
-    closer = _CLOSER.get(problem.language, "}")
+    closer = get_language(problem.language).closer
     closes = not closer or problem.tests.lstrip().startswith(closer)
     return default_body(problem.language, problem.prompt) + ("" if closes else closer + "\n")
 
