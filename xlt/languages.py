@@ -105,7 +105,6 @@ def _returns(body: str) -> Callable[[str], str]:
     return lambda prompt: body
 
 
-
 # --- chat answers --------------------------------------------------------------------
 
 

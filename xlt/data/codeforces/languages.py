@@ -56,4 +56,3 @@ def normalize_language(compiler_name: str) -> tuple[str | None, str | None]:
         if pattern.match(name):
             return (code, None) if code else (None, UNSUPPORTED)
     return None, UNKNOWN
-
