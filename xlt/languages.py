@@ -136,7 +136,7 @@ class ChatRule:
     closes: str = ""  # block-closing keywords, counted like `}`
     python_ast: bool = False  # split with Python's own parser
     indent_continues: bool = False  # an indented line continues the item above it
-    strip_prefix: str = ""  # ignored when classifying (`export ` in JS/TS)
+    strip_prefix: str = ""  # removed from an item's first line (`export ` in JS/TS)
     tests_open_with: str = ""  # the tests start by closing the prompt's function: removed
     imports_before: str = ""  # MULTILINE regex in the prompt head: answer imports go before it
     imports_must_be_used: bool = False  # Go rejects unused imports: keep the used ones
@@ -168,7 +168,7 @@ _CHAT_RULES = {
         source=f"{_SANDBOXFUSION} (whole block + tests); {_HUMANEVALPACK} (brace counting)",
         entry=r"^function\s+(\w+)",
         definitions=(*_JS_DEFS, r"(?:interface|type|enum)\s+(\w+)"), backtick_strings=True,
-        strip_prefix=r"^(?:export\s+(?:default\s+)?|declare\s+)", **_C_COMMENTS,
+        strip_prefix=r"^export\s+(?:default\s+)?", **_C_COMMENTS,
     ),
     "cpp": ChatRule(
         source=f"{_HUMANEVALPACK} (cut at `int main`); {_SANDBOXFUSION} (remove_main)",

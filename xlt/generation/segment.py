@@ -163,11 +163,13 @@ def _continues(masked: list[str], is_code: list[bool], index: int, rule: ChatRul
 
 def _item(lines: list[str], masked: list[str], indices: list[int], rule: ChatRule) -> Item:
     first = next(i for i in indices if masked[i].strip() and not _PREFIX_LINE.match(masked[i]))
-    head = re.sub(rule.strip_prefix, "", lines[first].strip()) if rule.strip_prefix else ""
-    head = head or lines[first].strip()
+    kept = [lines[i] for i in indices]
+    # `export function f` would make the program an ES module, which node will not run as a script.
+    if rule.strip_prefix and re.match(rule.strip_prefix, lines[first]):
+        kept[indices.index(first)] = re.sub(rule.strip_prefix, "", lines[first])
     uses = set(_IDENTIFIER.findall("\n".join(masked[i] for i in indices)))
-    kind, names = classify(head, rule)
-    return Item(kind, [lines[i] for i in indices], names, uses)
+    kind, names = classify(kept[indices.index(first)].strip(), rule)
+    return Item(kind, kept, names, uses)
 
 
 def classify(first_line: str, rule: ChatRule) -> tuple[str, tuple[str, ...]]:
