@@ -131,6 +131,7 @@ class ChatRule:
     block_comment: tuple[str, str] | None = None
     single_quote_strings: bool = True  # False: `'` is a char literal (or a Rust lifetime)
     backtick_strings: bool = False  # JS/TS template literals, Go raw strings
+    regex_literals: bool = False  # JS/TS `/\//`: not a comment, brackets inside do not count
     count_parens: bool = True  # False for Bash (`case` patterns end in a lone `)`)
     opens: str = ""  # block-opening keywords (Lua, Ruby), counted like `{`
     closes: str = ""  # block-closing keywords, counted like `}`
@@ -161,13 +162,15 @@ _CHAT_RULES = {
     ),
     "js": ChatRule(
         source=f"{_SANDBOXFUSION} (whole block + tests); {_HUMANEVALPACK} (brace counting)",
-        entry=r"^function\s+(\w+)", definitions=_JS_DEFS, backtick_strings=True,
+        entry=r"^(?:function\s+|(?:const|let|var)\s+)(\w+)", definitions=_JS_DEFS, backtick_strings=True,
+        regex_literals=True,
         strip_prefix=r"^export\s+(?:default\s+)?", **_C_COMMENTS,
     ),
     "ts": ChatRule(
         source=f"{_SANDBOXFUSION} (whole block + tests); {_HUMANEVALPACK} (brace counting)",
-        entry=r"^function\s+(\w+)",
+        entry=r"^(?:function\s+|(?:const|let|var)\s+)(\w+)",
         definitions=(*_JS_DEFS, r"(?:interface|type|enum)\s+(\w+)"), backtick_strings=True,
+        regex_literals=True,
         strip_prefix=r"^export\s+(?:default\s+)?", **_C_COMMENTS,
     ),
     "cpp": ChatRule(

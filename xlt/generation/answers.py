@@ -34,7 +34,7 @@ import re
 import textwrap
 
 from xlt.data.records import Problem
-from xlt.generation.segment import DEFINITION, IMPORT, Item, split_items
+from xlt.generation.segment import DEFINITION, IMPORT, Item, open_depth, split_items
 from xlt.generation.text import truncate_at_stop
 from xlt.languages import ChatRule, get_language
 
@@ -104,7 +104,7 @@ def program_from_chat_answer(problem: Problem, answer: str) -> str:
     kept = _reachable(items, name, _names_in(head, rule))
     body, after = _split_outside(kept)
     imports = _imports([i for i in items if i.kind == IMPORT], head, body, rule)
-    return _assemble(head, imports, body, problem.tests, after, rule)
+    return _assemble(head, imports, body, problem.tests, after, problem.language)
 
 
 def _items(block: str, rule: ChatRule, entry: str) -> list[Item]:
@@ -196,7 +196,8 @@ def _imports(items: list[Item], head: str, body: str, rule: ChatRule) -> str:
     return "".join(text + "\n" for text in unique if text not in present)
 
 
-def _assemble(head: str, imports: str, body: str, tests: str, after: str, rule: ChatRule) -> str:
+def _assemble(head: str, imports: str, body: str, tests: str, after: str, language: str) -> str:
+    rule = get_language(language).chat
     anchor = re.search(rule.imports_before, head, re.M) if rule.imports_before else None
     if anchor is not None:
         head = head[: anchor.start()] + imports + head[anchor.start() :]
@@ -204,5 +205,12 @@ def _assemble(head: str, imports: str, body: str, tests: str, after: str, rule: 
         head = head + imports
     if rule.tests_open_with and tests.lstrip("\n").startswith(rule.tests_open_with):
         tests = tests.lstrip("\n")[len(rule.tests_open_with) :]
+    # Where the prompt opens a scope that its solution, not the tests, was to close
+    # (HumanEval-X Java's `class Solution {`), close it. Counted on the prompt and the tests
+    # only: an answer that leaves its own function open stays broken.
+    missing = open_depth(head, rule) + open_depth(tests, rule)
+    closer = get_language(language).closer
+    if missing > 0 and closer:
+        body = body.rstrip("\n") + "\n" + "\n".join([closer] * missing)
     program = head + body.rstrip("\n") + "\n" + tests
     return program + ("\n" + after + "\n" if after else "")

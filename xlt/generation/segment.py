@@ -65,6 +65,12 @@ def mask(code: str, rule: ChatRule) -> str:
             _blank(out, i, end)
             i = end
             continue
+        if c == "/" and rule.regex_literals and _regex_can_start(code, i):
+            end = _regex_end(code, i)
+            if end is not None:
+                _blank(out, i + 1, end - 1)
+                i = end
+                continue
         comment = next((t for t in line_comments if code.startswith(t, i)), None)
         # `#` starts a comment only after a space or at the start (`$#array`, `${#x}`).
         if comment and (comment != "#" or i == 0 or code[i - 1] in " \t\n;"):
@@ -90,6 +96,31 @@ def mask(code: str, rule: ChatRule) -> str:
                 continue
         i += 1
     return "".join(out)
+
+
+def _regex_can_start(code: str, i: int) -> bool:
+    """A `/` starts a JS regex literal (not a division or a comment) after an operator."""
+    if code[i + 1 : i + 2] in ("/", "*", ""):
+        return False
+    before = code[:i].rstrip(" \t")
+    return not before or before[-1] in "(,=:[!&|?{};\n" or before.endswith("return")
+
+
+def _regex_end(code: str, i: int) -> int | None:
+    """Index past the literal's closing `/` (flags not included), or None if the line ends first."""
+    j, in_class = i + 1, False
+    while j < len(code) and code[j] != "\n":
+        if code[j] == "\\":
+            j += 2
+            continue
+        if code[j] == "[":
+            in_class = True
+        elif code[j] == "]":
+            in_class = False
+        elif code[j] == "/" and not in_class:
+            return j + 1
+        j += 1
+    return None
 
 
 def _blank(out: list[str], start: int, end: int) -> None:
@@ -121,6 +152,11 @@ def _depth_delta(masked_line: str, rule: ChatRule) -> int:
     if rule.closes:
         delta -= len(re.findall(rule.closes, masked_line))
     return delta
+
+
+def open_depth(code: str, rule: ChatRule) -> int:
+    """Blocks `code` opens and does not close (negative: closes more than it opens)."""
+    return sum(_depth_delta(line, rule) for line in mask(code, rule).split("\n"))
 
 
 def split_items(code: str, rule: ChatRule) -> list[Item]:
