@@ -34,7 +34,7 @@ import re
 import textwrap
 
 from xlt.data.records import Problem
-from xlt.generation.segment import DEFINITION, IMPORT, Item, open_depth, split_items
+from xlt.generation.segment import DEFINITION, IMPORT, Item, mask, open_depth, split_items
 from xlt.generation.text import truncate_at_stop
 from xlt.languages import ChatRule, get_language
 
@@ -67,7 +67,9 @@ def _group(answer: str, language: str) -> list[str]:
 
 def entry_name(problem: Problem) -> tuple[str, int] | None:
     """(name, offset of its line in the prompt) of the function a `tests` prompt asks for."""
-    matches = list(re.finditer(get_language(problem.language).chat.entry, problem.prompt, re.M))
+    rule = get_language(problem.language).chat
+    # On the prompt with comments and strings blanked: doc examples (`>>> f(2)`) are not headers.
+    matches = list(re.finditer(rule.entry, mask(problem.prompt, rule), re.M))
     return (matches[-1].group(1), matches[-1].start()) if matches else None
 
 
