@@ -318,6 +318,17 @@ def _mbxp_go(row: dict[str, Any]) -> tuple[str, str]:
     return prompt, row["test"] + "\nfunc TestMBXP(t *testing.T) { main() }\n"
 
 
+_TS_IMPORT = re.compile(r"^import \* as (\w+) from '(\w+)'", re.MULTILINE)
+
+
+def _mbxp_ts(row: dict[str, Any]) -> tuple[str, str]:
+    """MBXP's TS tests `import * as assert from 'assert'`, which `tsc --target esnext`
+    (MultiPL-E's command) cannot type (no @types/node) and node cannot run as CommonJS;
+    the MultiPL-E form `declare var require: any; const x = require(...)` does the same."""
+    tests = _TS_IMPORT.sub(r"declare var require: any;\nconst \1 = require('\2')", row["test"])
+    return row["prompt"], tests
+
+
 @dataclass(frozen=True)
 class _MbxpLanguage:
     prefix: str  # file name prefix: <prefix>_release_v<version>.jsonl.gz
@@ -337,7 +348,7 @@ MBXP_LANGUAGES: dict[str, _MbxpLanguage] = {
     "rb": _MbxpLanguage("mbrbp"),
     "scala": _MbxpLanguage("mbscp"),
     "swift": _MbxpLanguage("mbswp"),
-    "ts": _MbxpLanguage("mbtsp"),
+    "ts": _MbxpLanguage("mbtsp", _mbxp_ts),
 }
 
 

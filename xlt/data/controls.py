@@ -12,8 +12,6 @@ in `xlt.data` because it loads benchmarks: the execution engine itself never imp
 
 from __future__ import annotations
 
-import re
-
 from xlt.data.benchmarks import load_humaneval_x, load_mbxp, load_multipl_e
 from xlt.data.records import Problem
 from xlt.execution.types import Job
@@ -53,25 +51,10 @@ def wrong_completion(problem: Problem) -> str:
     return default_body(problem.language, problem.prompt) + ("" if closes else closer + "\n")
 
 
-_TS_IMPORT = re.compile(r"^import \* as (\w+) from '(\w+)'", re.MULTILINE)
-
-
-def _mbxp_ts_fix(problem: Problem) -> Problem:
-    """MBXP TS tests `import * as assert from 'assert'`, which `tsc --target esnext`
-    (MultiPL-E's command) cannot type (no @types/node) and node cannot run as
-    CommonJS; the MultiPL-E form `declare var require: any; const x = require(...)`
-    does the same. (Belongs in the MBXP loader: reported to its owner.)"""
-    tests = _TS_IMPORT.sub(r"declare var require: any;\nconst \1 = require('\2')", problem.tests)
-    return Problem(**{**problem.__dict__, "tests": tests})
-
-
 def canonical_problems(benchmark: str, language: str) -> list[Problem]:
     """Problems with a canonical solution and no known defect."""
     loader = {"humaneval-x": load_humaneval_x, "mbxp": load_mbxp}[benchmark]
-    problems = [p for p in loader(language) if p.solution and "defect" not in p.meta]
-    if benchmark == "mbxp" and language == "ts":
-        problems = [_mbxp_ts_fix(p) for p in problems]
-    return problems
+    return [p for p in loader(language) if p.solution and "defect" not in p.meta]
 
 
 def known_defects(benchmark: str, language: str) -> list[Problem]:
