@@ -95,10 +95,10 @@ def check_humaneval_x(languages: list[str], cache_dir: str) -> bool:
     return ok
 
 
-def check_negatives(languages: list[str], cache_dir: str) -> bool:
+def check_negatives(languages: list[str], cache_dir: str, limit: int | None = None) -> bool:
     ok = True
     for language in languages:
-        problems = load_multipl_e(None, language)
+        problems = load_multipl_e(None, language)[:limit]
         items = [
             (p, [wrap(p.prompt, language), wrap(p.prompt + wrong_completion(p), language)])
             for p in problems

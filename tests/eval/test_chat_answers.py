@@ -115,3 +115,37 @@ def test_interpreted_languages_get_the_expected_verdicts(tmp_path):
 @pytest.mark.slow
 def test_compiled_languages_get_the_expected_verdicts(tmp_path):
     _check([a for a in CORPUS if a.language not in FAST], tmp_path)
+
+
+# --- issue 14's acceptance on whole benchmarks (scripts/chat_acceptance.py prints the numbers)
+
+
+@needs_engine
+@pytest.mark.parametrize(
+    "language",
+    ["py", "js"]  # interpreted: all 164 problems in seconds
+    + [pytest.param(lang, marks=pytest.mark.slow) for lang in ("cpp", "java", "go", "rs")],
+)
+def test_humaneval_x_canonical_solutions_score_the_same_as_chat_answers(tmp_path, language):
+    from scripts.chat_acceptance import check_humaneval_x
+
+    assert check_humaneval_x([language], str(tmp_path / "cache"))
+
+
+@needs_engine
+@pytest.mark.parametrize(
+    "language",
+    [pytest.param(lang, marks=pytest.mark.slow) for lang in CI_LANGUAGES],
+)
+def test_multipl_e_empty_and_default_answers_wrapped_as_chat_never_pass(tmp_path, language):
+    from scripts.chat_acceptance import check_negatives
+
+    assert check_negatives([language], str(tmp_path / "cache"))
+
+
+@needs_engine
+def test_a_sample_of_wrapped_negatives_never_passes(tmp_path):
+    """The default suite's share of the check above: 15 problems per interpreted language."""
+    from scripts.chat_acceptance import check_negatives
+
+    assert check_negatives(list(FAST), str(tmp_path / "cache"), limit=15)
