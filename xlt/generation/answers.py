@@ -148,7 +148,15 @@ def _dedupe(extra: list[Item], primary: list[Item]) -> list[Item]:
 def _names_in(head: str, rule: ChatRule) -> set[str]:
     """Names the prompt itself defines before the function (HumanEval/10's is_palindrome):
     the prompt's definition wins, as a second one would not compile in several languages."""
-    return {n for item in split_items(head, rule) if item.kind == DEFINITION for n in item.names}
+    items = split_items(head, rule)
+    if rule.members_of_class:  # Java: the prompt's helpers are members of its open class
+        inner = [
+            i for i in items if i.kind == DEFINITION and re.match(rule.container, _first_code(i))
+        ]
+        items += [
+            m for i in inner if "{" in i.text for m in split_items(i.text.split("{", 1)[1], rule)
+        ]
+    return {n for item in items if item.kind == DEFINITION for n in item.names}
 
 
 def _reachable(items: list[Item], entry: str, given: set[str]) -> list[Item]:
