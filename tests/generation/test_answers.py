@@ -117,6 +117,12 @@ def test_auto_detection():
     assert not is_chat_answer(problem, "  x + y\nend\n")
     assert is_chat_answer(problem, "def add(x, y)\n  x + y\nend\n")
     assert is_chat_answer(problem, "Sure:\n```\n  x + y\n```")
+    java = _problem("java", "HumanEval_53_add")
+    assert not is_chat_answer(java, "        return x + y;\n    }\n")
+    assert is_chat_answer(
+        java,
+        "class Problem {\n    public static long add(long x, long y) {\n        return x + y;\n    }\n}\n",
+    )
 
 
 def test_chat_rules_exist_exactly_for_the_ci_tier():

@@ -80,7 +80,9 @@ def is_chat_answer(problem: Problem, text: str) -> bool:
         return True
     entry = entry_name(problem)
     rule = get_language(problem.language).chat
-    return entry is not None and _defines(split_items(text.replace("\r\n", "\n"), rule), entry[0])
+    return entry is not None and _defines(
+        _items(text.replace("\r\n", "\n"), rule, entry[0]), entry[0]
+    )
 
 
 def program_from_chat_answer(problem: Problem, answer: str) -> str:
