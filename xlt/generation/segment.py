@@ -205,6 +205,8 @@ def _item(lines: list[str], masked: list[str], indices: list[int], rule: ChatRul
         kept[indices.index(first)] = re.sub(rule.strip_prefix, "", lines[first])
     uses = set(_IDENTIFIER.findall("\n".join(masked[i] for i in indices)))
     kind, names = classify(kept[indices.index(first)].strip(), rule)
+    if kind == IMPORT:  # comments above an import go: imports are compared by their text
+        kept = kept[indices.index(first) :]
     return Item(kind, kept, names, uses)
 
 
@@ -238,6 +240,7 @@ def _python_items(code: str, rule: ChatRule) -> list[Item] | None:
         if isinstance(node, ast.Import | ast.ImportFrom):
             kind, names = classify(head, rule)
             kind = DROP if kind == DROP else IMPORT
+            indices = list(range(first - 1, node.end_lineno))
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             kind, names = DEFINITION, (node.name,)
         elif isinstance(node, ast.Assign | ast.AnnAssign):
