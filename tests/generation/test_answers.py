@@ -129,3 +129,10 @@ def test_chat_rules_exist_exactly_for_the_ci_tier():
     assert {code for code, lang in LANGUAGES.items() if lang.chat} == set(CI_LANGUAGES)
     assert all("evalplus" in r or "SandboxFusion" in r or "bigcode" in r
                for r in (lang.chat.source for lang in LANGUAGES.values() if lang.chat))  # fmt: skip
+
+
+def test_languages_without_a_rule_read_the_block_as_a_continuation():
+    problem = _problem("jl", "HumanEval_53_add")
+    answer = f"```julia\n{problem.prompt}    return x + y\nend\n\nprintln(add(2, 3))\n```"
+    assert program_from_chat_answer(problem, answer) == problem.program("    return x + y\nend")
+    assert is_chat_answer(problem, answer) and not is_chat_answer(problem, "    x + y\nend")

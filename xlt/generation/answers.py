@@ -68,6 +68,8 @@ def _group(answer: str, language: str) -> list[str]:
 def entry_name(problem: Problem) -> tuple[str, int] | None:
     """(name, offset of its line in the prompt) of the function a `tests` prompt asks for."""
     rule = get_language(problem.language).chat
+    if rule is None:
+        return None
     # On the prompt with comments and strings blanked: doc examples (`>>> f(2)`) are not headers.
     matches = list(re.finditer(rule.entry, mask(problem.prompt, rule), re.M))
     return (matches[-1].group(1), matches[-1].start()) if matches else None
@@ -80,8 +82,10 @@ def is_chat_answer(problem: Problem, text: str) -> bool:
         return True
     entry = entry_name(problem)
     rule = get_language(problem.language).chat
-    return entry is not None and _defines(
-        _items(text.replace("\r\n", "\n"), rule, entry[0]), entry[0]
+    return (
+        rule is not None
+        and entry is not None
+        and _defines(_items(text.replace("\r\n", "\n"), rule, entry[0]), entry[0])
     )
 
 
@@ -91,6 +95,10 @@ def program_from_chat_answer(problem: Problem, answer: str) -> str:
     if problem.mode == "io":
         return group[0]
     rule = get_language(problem.language).chat
+    if rule is None:  # no chat rule yet (beyond the CI tier): the block continues the prompt
+        return problem.program(
+            truncate_at_stop(_after_prompt(group[0], problem.prompt), problem.stop_tokens)
+        )
     entry = entry_name(problem)
     if entry is None:
         raise ValueError(
@@ -111,6 +119,16 @@ def program_from_chat_answer(problem: Problem, answer: str) -> str:
     return _assemble(head, imports, body, problem.tests, after, problem.language)
 
 
+def _after_prompt(code: str, prompt: str) -> str:
+    """The part of `code` after the line that ends `prompt` (a block that repeats the prompt)."""
+    last = next((line.strip() for line in reversed(prompt.splitlines()) if line.strip()), None)
+    lines = code.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if last is not None and line.strip() == last:
+            return "".join(lines[index + 1 :])
+    return code
+
+
 def _items(block: str, rule: ChatRule, entry: str) -> list[Item]:
     items = split_items(block, rule)
     if not rule.members_of_class:
@@ -119,7 +137,7 @@ def _items(block: str, rule: ChatRule, entry: str) -> list[Item]:
     # answer's other top-level classes are kept (if used) after the tests, outside Problem.
     out = []
     for item in items:
-        is_class = item.kind == DEFINITION and re.match(rule.container, _first_code(item))
+        is_class = item.kind == DEFINITION and re.match(rule.container, item.head)
         members = split_items(_class_body(item.text), rule) if is_class else []
         if _defines(members, entry):
             out += members
@@ -127,10 +145,6 @@ def _items(block: str, rule: ChatRule, entry: str) -> list[Item]:
             item.outside = bool(is_class)
             out.append(item)
     return out
-
-
-def _first_code(item: Item) -> str:
-    return next((line.strip() for line in item.lines if line.strip()), "")
 
 
 def _class_body(text: str) -> str:
@@ -152,9 +166,7 @@ def _names_in(head: str, rule: ChatRule) -> set[str]:
     the prompt's definition wins, as a second one would not compile in several languages."""
     items = split_items(head, rule)
     if rule.members_of_class:  # Java: the prompt's helpers are members of its open class
-        inner = [
-            i for i in items if i.kind == DEFINITION and re.match(rule.container, _first_code(i))
-        ]
+        inner = [i for i in items if i.kind == DEFINITION and re.match(rule.container, i.head)]
         items += [
             m for i in inner if "{" in i.text for m in split_items(i.text.split("{", 1)[1], rule)
         ]

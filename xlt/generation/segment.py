@@ -46,6 +46,7 @@ class Item:
     names: tuple[str, ...] = ()  # what a definition defines
     uses: set[str] = field(default_factory=set)  # identifiers in its code (comments/strings out)
     outside: bool = False  # Java: a top-level class of the answer, placed after the tests
+    head: str = ""  # its first code line (comments and annotations above it skipped)
 
     @property
     def text(self) -> str:
@@ -207,7 +208,7 @@ def _item(lines: list[str], masked: list[str], indices: list[int], rule: ChatRul
     kind, names = classify(kept[indices.index(first)].strip(), rule)
     if kind == IMPORT:  # comments above an import go: imports are compared by their text
         kept = kept[indices.index(first) :]
-    return Item(kind, kept, names, uses)
+    return Item(kind, kept, names, uses, head=lines[first].strip())
 
 
 def classify(first_line: str, rule: ChatRule) -> tuple[str, tuple[str, ...]]:
@@ -250,5 +251,5 @@ def _python_items(code: str, rule: ChatRule) -> list[Item] | None:
         else:
             kind, names = STATEMENT, ()
         uses = set(_IDENTIFIER.findall("\n".join(masked[i] for i in indices)))
-        items.append(Item(kind, [lines[i] for i in indices], names, uses))
+        items.append(Item(kind, [lines[i] for i in indices], names, uses, head=head))
     return items
