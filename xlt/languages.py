@@ -201,7 +201,7 @@ _CHAT_RULES = {
     ),
     "rs": ChatRule(
         source=f"{_HUMANEVALPACK} (the answer's `fn main` goes)",
-        entry=r"^fn\s+(\w+)",
+        entry=r"^(?:pub(?:\([^)]*\))?\s+)?fn\s+(\w+)",
         definitions=(
             r"(?:pub(?:\([^)]*\))?\s+)?(?:(?:const|async|unsafe)\s+)*fn\s+(\w+)",
             r"(?:pub\s+)?(?:struct|enum|trait|type|union)\s+(\w+)",
