@@ -7,6 +7,11 @@ plus the language's extra rules where exit status alone lies (Racket and Scala
 fail on any stderr; Perl on "ERROR"; Go on "FAIL"; JS on a `console.assert`
 message; C# (mono) on a failed `Debug.Assert`, which still exits 0).
 
+An entry also holds the language's facts outside execution: fence tags and MultiPL-E stop
+sequences (generation), aliases (error hints), the chat-answer rule (`ChatRule`, each
+citing the harness it follows), a default-returning body for negative controls, and the
+CodeForces time factor. Shared code reads these fields; it never branches on a language.
+
 argv templates use `{src}` (the source file, relative to the program's own
 folder), `{exe}` (the compiled program) and variables that the execution engine
 fills per program (`{main_class}`, `{classpath}`, `{rust_externs}`, ...): a
