@@ -98,6 +98,14 @@ def chat_problem_prompt(tokenizer, prompt: str, language: str) -> str:
     return chat_prompt(tokenizer, message, prefill=fence_prefill(prompt, language))
 
 
+def chat_answer_prompt(tokenizer, prompt: str, language: str) -> str:
+    """Chat mode for a free answer: the same question, nothing prefilled. Generate without
+    stop sequences and score with `xlt.generation.answers.program_from_chat_answer`
+    (`evaluate_problems(..., answer_format="chat")`)."""
+    message = CHAT_INSTRUCTION.format(language=FENCE_TAGS[language][0], prompt=prompt)
+    return chat_prompt(tokenizer, message)
+
+
 def chat_prompt(tokenizer, message: str, *, system: str | None = None, prefill: str = "") -> str:
     """`message` as one user turn in the tokenizer's chat template, ready for the assistant.
 
