@@ -113,7 +113,7 @@ def program_from_chat_answer(problem: Problem, answer: str) -> str:
     items = [item for i, its in enumerate(parsed) if i != primary for item in its]
     items = _dedupe(items, parsed[primary]) + parsed[primary]
     head = problem.prompt[:head_end]
-    kept = _reachable(items, name, _names_in(head, rule))
+    kept = _reachable(items, {name} | _tests_need(problem.tests, rule), _names_in(head, rule))
     body, after = _split_outside(kept)
     imports = _imports([i for i in items if i.kind == IMPORT], head, body, rule)
     return _assemble(head, imports, body, problem.tests, after, problem.language)
@@ -173,11 +173,21 @@ def _names_in(head: str, rule: ChatRule) -> set[str]:
     return {n for item in items if item.kind == DEFINITION for n in item.names}
 
 
-def _reachable(items: list[Item], entry: str, given: set[str]) -> list[Item]:
-    """Definitions the entry reaches through names (evalplus's rule), in answer order; the
-    answer's own `main`, tests and example calls are unreachable and go."""
+def _tests_need(tests: str, rule: ChatRule) -> set[str]:
+    """Names the tests use but do not define: where the prompt's last header is not the
+    function the tests call (HumanEval-X Rust/10 ends on its helper), the answer's
+    definition of the called one is kept too; the tests' own `main`, `check`, `test`,
+    `candidate` stay theirs."""
+    items = split_items(tests, rule)
+    defined = {n for item in items if item.kind == DEFINITION for n in item.names}
+    return {n for item in items for n in item.uses} - defined
+
+
+def _reachable(items: list[Item], roots: set[str], given: set[str]) -> list[Item]:
+    """Definitions reachable through names from `roots` (evalplus's rule, from the requested
+    function), in answer order; the answer's own `main`, tests and example calls go."""
     defs = [item for item in items if item.kind == DEFINITION and not set(item.names) & given]
-    wanted, frontier = {entry}, [entry]
+    wanted, frontier = set(roots), list(roots)
     while frontier:
         name = frontier.pop()
         for item in defs:
