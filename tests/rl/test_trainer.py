@@ -192,6 +192,7 @@ def test_an_8b_sized_critic_rejects_the_micro_value_lr_and_a_foreign_vocabulary(
 
 def test_the_rl_stage_reads_its_configs_directly_and_exports(pretrained_dir, tmp_path):
     import json
+
     from xlt.config import ExecutionConfig, ModelConfig, ParallelPlan
     from xlt.pipeline import StageContext
     from xlt.stages import rl as rl_stage
