@@ -117,6 +117,7 @@ def test_sweep_declares_mixtures_sources_and_seeds():
         (["data.held_out=[go]"], "not in data.languages"),
         (["parallelization.offload_optimizer=true"], "CPU offload needs zero_stage 2 or 3"),
         (["model.num_heads=3"], "divisible by model.num_heads"),
+        (["eval.chat_answers=raw"], "eval.chat_answers='raw' is not one of"),
         (["+rl.learning_rate=1"], "unexpected keyword argument 'learning_rate'"),
     ],
 )
