@@ -77,6 +77,14 @@ def check_corpus(cache_dir: str) -> bool:
     return ok
 
 
+# HumanEval-X problems whose canonical solution is nondeterministic: compared and printed,
+# but a difference there says nothing about the chat rule.
+NONDETERMINISTIC = {
+    "Go/95": "the solution ranges over a Go map, whose iteration order is random; seen passing "
+    "and failing in both formats",
+}
+
+
 def check_humaneval_x(languages: list[str], cache_dir: str) -> bool:
     ok = True
     for language in languages:
@@ -91,7 +99,7 @@ def check_humaneval_x(languages: list[str], cache_dir: str) -> bool:
         differ = [c.name for c, r in zip(chat, completion, strict=True) if c.c != r.c]
         print(f"humaneval-x {language:4} completion pass@1 {pass_at_1(completion):.4f}  "
               f"chat pass@1 {pass_at_1(chat):.4f}  problems that differ: {differ}")  # fmt: skip
-        ok &= not differ
+        ok &= not [name for name in differ if name not in NONDETERMINISTIC]
     return ok
 
 

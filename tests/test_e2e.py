@@ -7,17 +7,17 @@ test then checks the transfer matrix's contents against the per-problem files.
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.launch_env import fresh_process_env
+
 REPO = Path(__file__).resolve().parent.parent
 LANGUAGES = ["py", "js", "lua", "rb", "php", "pl"]
 MAX_PROBLEMS = 6
-LAUNCHER_VARS = {"RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"}
 SHORT = [
     "data.num_tasks=120",  # a smaller suite: the stages' cost scales with it
     "data.corpus_documents=600",
@@ -38,10 +38,7 @@ SHORT = [
 
 
 def run_study(run_dir: Path, artifacts: Path) -> subprocess.CompletedProcess:
-    # Earlier tests in this process may have set up a one-rank DeepSpeed env (and still hold
-    # its port); the study must start as a fresh, launcher-less process.
-    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARS}
-    env["XLT_ARTIFACTS_DIR"] = str(artifacts)
+    env = fresh_process_env(XLT_ARTIFACTS_DIR=str(artifacts))
     return subprocess.run(
         [
             sys.executable,

@@ -1,7 +1,6 @@
 """The training loop in one process: ZeRO-0 vs ZeRO-3 agreement, export, logging, exact resume."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -9,6 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
+from tests.launch_env import fresh_process_env
 from tests.train import tiny
 from xlt.config import PretrainConfig, SFTConfig
 from xlt.models import save_model
@@ -89,13 +89,8 @@ def test_zero3_export_reloads_with_same_logits(tok, tmp_path, zero3_run):
     assert not torch.allclose(exported, tiny.model(tok, seed=0).eval()(input_ids=ids).logits)
 
 
-LAUNCHER_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-
-
 def _tiny_cli(out, *args):
-    # Drop the one-rank env this pytest process set up for its own engines (its port is taken).
-    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARS}
-    env["PYTHONPATH"] = str(REPO_ROOT)
+    env = fresh_process_env(PYTHONPATH=str(REPO_ROOT))
     cmd = [sys.executable, "-m", "tests.train.tiny", "--out", str(out), *args]
     return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
 
