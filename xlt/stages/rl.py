@@ -1,7 +1,7 @@
 """The rl stage: GRPO or PPO on the source language's problems, rewarded by execution.
 
     python -m xlt.run +experiment=parallel_sft rl=grpo rl.source_language=py   # micro, CPU
-    deepspeed --num_gpus 8 -m xlt.run +experiment=parallel_sft scale=paper     # vLLM, ZeRO-3
+    torchrun --nproc_per_node 8 -m xlt.run +experiment=parallel_sft scale=paper     # vLLM, ZeRO-3
 
 Inputs: `ctx.inputs["sft"] / "model"` (the SFT or pretrained checkpoint; without it,
 `model.path`) and `ctx.inputs["data"] / "rl.jsonl"` (`rl_oracle.jsonl` for oracle runs),

@@ -1,7 +1,7 @@
 """The SFT stage: supervised fine-tuning of the base model on the SFT mixture.
 
     python -m xlt.run +experiment=parallel_sft
-    deepspeed --num_gpus 8 -m xlt.run +experiment=parallel_sft scale=paper   # ZeRO-3, bf16
+    torchrun --nproc_per_node 8 -m xlt.run +experiment=parallel_sft scale=paper   # ZeRO-3, bf16
 
 Reads the base model (`ctx.inputs["pretrain"] / "model"` at micro scale, else `model.path` /
 `model.revision`: a Hub name or local folder) and `ctx.inputs["data"] / "sft.jsonl"`

@@ -13,7 +13,7 @@ Metrics `<prefix>/loss`, `<prefix>/lr`, `<prefix>/grad_norm`, `<prefix>/tokens_p
 tracker from rank 0 (prefix `train` by default; the pretrain stage uses `pretrain`).
 
 Launch: in-process on CPU (one rank, env set up automatically), or under
-`torchrun --nproc_per_node N` / `deepspeed --num_gpus N` for several ranks.
+`torchrun --nproc_per_node N` (or `deepspeed --num_gpus N --module --no_local_rank`) for several ranks.
 
 The loss of an optimizer step is the mean over every loss-carrying token of the global batch
 (all ranks, all accumulation micro-batches), not a mean of per-micro-batch means: an SFT batch
