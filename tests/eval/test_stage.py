@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from tests.eval.conftest import needs_engine
 from xlt.data.records import Problem
 from xlt.eval.results import read_row
 from xlt.pipeline import StageContext
@@ -66,7 +65,6 @@ def _run_stage(cfg, artifacts, producer, out):
     return read_row(out / "row.json"), read_jsonl_log(tracker.path)
 
 
-@needs_engine
 def test_stage_writes_a_reportable_row(artifacts, tmp_path):
     # Greedy, 8 new tokens, only py: keeps the stage to a few seconds.
     cfg = _cfg("eval.languages=[py]", "eval.max_new_tokens=8", "rl.source_language=py")
