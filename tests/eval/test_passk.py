@@ -119,3 +119,28 @@ def test_95_percent_interval_width_matches_the_normal_approximation():
     assert (low + high) / 2 == pytest.approx(0.5, abs=0.004)
     low90, high90 = bootstrap_ci(values, num_samples=4000, seed=0, level=0.9)
     assert high90 - low90 == pytest.approx(0.082, abs=0.005)
+
+
+def test_defaults_and_empty_inputs():
+    # The report relies on these defaults: 1000 resamples, seed 0, 95%.
+    values = np.random.default_rng(2).random(15)
+    assert bootstrap_ci(values) == bootstrap_ci(values, num_samples=1000, seed=0, level=0.95)
+    assert paired_bootstrap_ci(values, values / 2) == paired_bootstrap_ci(
+        values, values / 2, num_samples=1000, seed=0, level=0.95
+    )
+    assert feasible_ks([]) == []  # no problems: no k is feasible
+    with pytest.raises(ValueError, match=r"^bootstrap of zero problems is undefined$"):
+        bootstrap_ci([])
+    with pytest.raises(ValueError, match=r"^pass@k of zero problems is undefined$"):
+        mean_pass_at_k([], 1)
+    with pytest.raises(ValueError, match="equal shapes"):
+        paired_bootstrap_ci([1.0, 2.0], [1.0])
+
+
+def test_paired_interval_passes_its_level_through():
+    rng = np.random.default_rng(4)
+    before, after = rng.random(30), rng.random(30)
+    means = _resampled_means(after - before, 300, seed=2)
+    expected = np.percentile(means, [5, 95])
+    got = paired_bootstrap_ci(after, before, num_samples=300, seed=2, level=0.9)
+    assert got == pytest.approx(expected)

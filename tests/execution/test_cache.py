@@ -85,3 +85,16 @@ def test_keys_follow_the_language_table_entry(monkeypatch):
                     replace(py, fail_markers=(*py.fail_markers, "FAIL"))):  # fmt: skip
         monkeypatch.setattr(cache, "LANGUAGES", {**cache.LANGUAGES, "py": changed})
         assert cache_key(IO_JOB, LIMITS) != before
+
+
+def test_a_fresh_nested_folder_repeated_puts_and_stored_extras(tmp_path):
+    # The cache folder may not exist yet (first run), and the same key is written again by
+    # a second executor: neither may raise. Extras written with the verdict come back.
+    cache = ResultCache(tmp_path / "not" / "yet")
+    key = cache_key(IO_JOB, LIMITS)
+    stored = T.Result("a", T.OK, stderr="é", cases_passed=2, cases_total=2, extra={"peak_mb": 12})
+    cache.put(key, stored)
+    cache.put(key, stored)
+    hit = cache.get(key, "a")
+    assert hit.extra == {"peak_mb": 12, "cached": True}
+    assert (hit.stderr, hit.cases_passed, hit.cases_total) == ("é", 2, 2)

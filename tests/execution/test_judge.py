@@ -115,3 +115,11 @@ def test_a_memory_marker_printed_by_a_passing_program_is_not_a_memory_failure():
 )
 def test_float_tolerance_absolute_near_zero_relative_when_large(actual, expected, tolerance, match):
     assert outputs_match(actual, expected, float_tolerance=tolerance) is match
+
+
+def test_every_token_is_compared_and_io_status_applies_the_tolerance():
+    assert not outputs_match("1 2", "1 3")  # equal first tokens do not settle the rest
+    assert not outputs_match("1 2.5", "1 2.6", float_tolerance=0.01)
+    case = T.Case(stdin="", expected="0.5\n")
+    assert io_status(outcome(0, "0.50001"), "0.50001", case, 1e-3) == T.OK
+    assert io_status(outcome(0, "0.50001"), "0.50001", case, None) == T.WRONG_ANSWER
