@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 from typing import Any
 
 import pytest
@@ -148,6 +149,10 @@ def test_a_stage_gets_its_spec_and_nothing_else(tmp_path):
     assert not hasattr(ctx.spec, "rl") and not hasattr(ctx.spec, "model")
 
 
+# Configs are frozen, so one composition per override list serves every test (Hydra's
+# compose is most of this file's run time, and `make mutate` reruns it per mutant).
+_composed = functools.cache(compose)
+
 ALL_STAGES = frozenset({"data", "pretrain", "mixture", "sft", "eval_pre_rl", "rl", "eval_post_rl",
                         "analysis_base", "analysis_sft", "analysis_rl"})  # fmt: skip
 AFTER_DATA = ALL_STAGES - {"data"}
@@ -184,7 +189,7 @@ def recorded_study(tmp_path, monkeypatch):
 
     def run(*overrides):
         ran.clear()
-        study.run_study(compose("+experiment=parallel_sft", *overrides), pipeline)
+        study.run_study(_composed("+experiment=parallel_sft", *overrides), pipeline)
         assert len(ran) == len(set(ran)), f"a role ran twice: {ran}"
         return set(ran)
 

@@ -199,3 +199,43 @@ def test_a_step_on_the_kl_penalty_moves_log_probs_toward_the_reference():
     stepped = logp.detach() - 0.1 * logp.grad
     assert (stepped - ref).abs()[0, :2].lt((logp.detach() - ref).abs()[0, :2]).all()
     assert logp.grad[0, 2] == 0  # already equal: no pull
+
+
+# --- edges the mutation run found untested (docs/testing.md) ---------------------------------
+
+
+def test_value_loss_takes_the_unclipped_error_when_it_is_larger():
+    # Token 0: V = 3 moved past old 0 by more than the clip (1): clipped V = 1, errors 9 vs 1,
+    # the larger (unclipped) one counts. Token 1: V = old = 1, nothing clipped, error 9 both
+    # ways, and an equal clipped error is not a clip. Loss = 0.5 * (9 + 9) / 2.
+    values = torch.tensor([[3.0, 1.0]])
+    loss, metrics = value_loss(
+        values, torch.tensor([[0.0, 1.0]]), torch.tensor([[0.0, 4.0]]), torch.ones(1, 2), clip=1.0
+    )
+    assert close(loss, 4.5) and close(metrics["clip_frac"], 0.0)
+
+
+def test_masked_mean_of_one_token_is_that_token():
+    assert close(masked_mean(torch.tensor([[5.0, 7.0]]), torch.tensor([[0, 1]])), 7.0)
+
+
+def test_group_advantages_for_pairs_and_singletons():
+    # Pairs: mean 0.5, unbiased std sqrt(0.5), so +-0.5 / sqrt(0.5) = +-sqrt(0.5).
+    adv = group_advantages(torch.tensor([1.0, 0.0, 0.0, 0.0]), 2)
+    assert close(adv, [math.sqrt(0.5), -math.sqrt(0.5), 0.0, 0.0])
+    # A group of one has no spread to scale by: its advantage is 0, not nan.
+    assert close(group_advantages(torch.tensor([1.0, 0.0]), 1), [0.0, 0.0])
+    # eps is added to the std: with eps = 1 the pair's advantages are 0.5 / (sqrt(0.5) + 1).
+    adv = group_advantages(torch.tensor([1.0, 0.0]), 2, eps=1.0)
+    assert close(adv, [0.5 / (math.sqrt(0.5) + 1), -0.5 / (math.sqrt(0.5) + 1)])
+
+
+def test_whiten_adds_eps_to_the_variance():
+    x, mask = torch.tensor([[1.0, 3.0]]), torch.ones(1, 2)
+    assert close(whiten(x, mask, eps=3.0), [[-0.5, 0.5]])  # (x - 2) / sqrt(1 + 3)
+
+
+def test_gae_on_one_token_responses():
+    adv, ret = gae(torch.tensor([[1.0], [0.0]]), torch.tensor([[0.25], [0.5]]),
+                   torch.ones(2, 1), gamma=0.9, lam=0.9)  # fmt: skip
+    assert close(adv, [[0.75], [-0.5]]) and close(ret, [[1.0], [0.0]])
