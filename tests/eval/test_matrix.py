@@ -206,3 +206,141 @@ def test_contrast_is_the_difference_of_paired_rl_deltas(tmp_path):
         "py": 3,
         "js": 2,
     }
+
+
+# --- intervals on enough varied problems that the resampling seed and count matter ----------
+
+PRE12 = [0, 1, 4, 2, 3, 0, 1, 4, 2, 2, 0, 3]
+POST12 = [2, 1, 4, 4, 3, 1, 3, 4, 2, 4, 0, 4]
+
+
+def test_intervals_use_the_cell_seed_and_the_resample_count(tmp_path):
+    sources = [
+        _source(tmp_path / "pre", _row(), {"py": dict(enumerate(PRE12))}),
+        _source(tmp_path / "post", _row("post_rl"), {"py": dict(enumerate(POST12))}),
+    ]
+    matrix = build_matrix(sources, num_bootstrap=300)  # k = 1, subset = common by default
+    assert (matrix.k, matrix.subset) == (1, "common")
+    pre_row, post_row = matrix.rows
+    # The matrix resamples problems in task-name order: T/0, T/1, T/10, T/11, T/2, ...
+    order = sorted(range(12), key=lambda i: f"T/{i}")
+    before, after = [PRE12[i] / N for i in order], [POST12[i] / N for i in order]
+    for row, values in ((pre_row, before), (post_row, after)):
+        seed = zlib.crc32(f"{row.label}/py".encode())
+        assert matrix.cell(row, "py").ci == pytest.approx(resampled_percentiles(values, 300, seed))
+    seed = zlib.crc32(f"{post_row.label}/py".encode())
+    differences = [b - a for a, b in zip(before, after, strict=True)]
+    assert matrix.cell(post_row, "py").delta_ci == pytest.approx(
+        resampled_percentiles(differences, 300, seed)
+    )
+    default = build_matrix(sources)  # 1000 resamples unless told
+    assert default.cell(post_row, "py").ci == pytest.approx(
+        resampled_percentiles(after, 1000, zlib.crc32(f"{post_row.label}/py".encode()))
+    )
+
+
+def test_sources_reasons_and_tasks_without_overlap(tmp_path):
+    # Row A has py and js; row B (multilingual) has js tasks disjoint from A's: under
+    # `common` no task is in every column, so every cell says so (none is left blank).
+    a = _source(tmp_path / "a", _row(), {"js": {0: 1}, "py": {0: 2}})
+    b = _source(tmp_path / "b", _row(mixture="multilingual"), {"js": {5: 1}, "py": {0: 4}})
+    del a.languages["py"]["num_expected"]  # a row.json without it: complete by definition
+    matrix = build_matrix([a, b], num_bootstrap=20)
+    row_a, row_b = matrix.rows[1], matrix.rows[0]  # multilingual sorts before parallel
+    assert row_b.sft_mixture == "multilingual"
+    assert matrix.cell(row_b, "js").missing == "no tasks in common with the other columns"
+    assert matrix.cell(row_a, "js").missing == "no tasks in common with the other columns"
+    for row in (row_a, row_b):
+        assert matrix.cell(row, "py").missing == "no tasks in common with the other columns"
+    full = build_matrix([a, b], subset="full", num_bootstrap=20)
+    assert full.cell(full.rows[0], "py").value == 1.0 and full.cell(full.rows[1], "py").value == 0.5
+    assert matrix.cell(row_a, "py").sources == [str(results_path(tmp_path / "a", "py"))]
+    # Two seeds missing for two reasons: both named, in seed order, with where they looked.
+    gone = RowSource(_row(seed=1), tmp_path / "run1", missing="run not finished")
+    unevaluated = RowSource(_row(seed=2), tmp_path / "run2", tmp_path / "e2", {})
+    matrix = build_matrix([a, gone, unevaluated], num_bootstrap=20)
+    cell = matrix.cell(matrix.rows[0], "py")
+    assert cell.missing == "seed 1: run not finished; seed 2: not evaluated"
+    assert cell.sources == [str(results_path(tmp_path / "a", "py")), str(tmp_path / "run1"),
+                            str(results_path(tmp_path / "e2", "py"))]  # fmt: skip
+
+
+def test_a_post_rl_row_without_its_pre_rl_row_has_no_delta(tmp_path):
+    post = _source(tmp_path / "post", _row("post_rl"), {"py": {0: 3}})
+    matrix = build_matrix([post], num_bootstrap=20)
+    cell = matrix.cell(matrix.rows[0], "py")
+    assert cell.value == 0.75 and cell.delta is None and cell.delta_ci is None
+
+
+def test_unknown_mixtures_sort_last_and_post_rl_rows_by_source(tmp_path):
+    rows = [_row("post_rl", source="py"), _row("pre_rl", "custom"), _row("post_rl", source="js"),
+            _row("pre_rl")]  # fmt: skip
+    sources = [_source(tmp_path / str(i), row, {"py": {0: 1}}) for i, row in enumerate(rows)]
+    labels = [row.label for row in build_matrix(sources, num_bootstrap=20).rows]
+    assert labels == ["SFT parallel", "SFT parallel + GRPO js", "SFT parallel + GRPO py",
+                      "SFT custom"]  # fmt: skip
+
+
+def _contrast_sources(tmp_path, sources_rl=("py",), tasks=range(12), drop_js_from=None):
+    """Two mixtures, each with a pre-RL row and GRPO rows per RL source; py counts vary."""
+    sources = []
+    for mixture, shift in (("parallel", 0), ("multilingual", 1)):
+        pre = {"py": {t: PRE12[t] for t in tasks}, "js": {t: PRE12[t] for t in tasks}}
+        if drop_js_from == (mixture, "pre_rl"):
+            del pre["js"]
+        sources.append(_source(tmp_path / f"{mixture}_pre", _row("pre_rl", mixture), pre))
+        for number, source in enumerate(sources_rl):
+            post = {lang: {t: min(N, (POST12[t] + shift * (t % 3) + number) % (N + 1))
+                           for t in tasks} for lang in ("py", "js")}  # fmt: skip
+            row = _row("post_rl", mixture, source=source)
+            sources.append(_source(tmp_path / f"{mixture}_{source}", row, post))
+    return sources
+
+
+def test_contrast_intervals_and_one_contrast_per_rl_and_language(tmp_path):
+    matrix = build_matrix(_contrast_sources(tmp_path, ("py", "js")), num_bootstrap=50)
+    contrasts = mixture_contrasts(matrix, num_bootstrap=300)
+    # Per RL source: one (reference, other) pair in each language; no pre-RL row takes part.
+    assert sorted((c.rl, c.language) for c in contrasts) == [
+        ("GRPO js", "js"), ("GRPO js", "py"), ("GRPO py", "js"), ("GRPO py", "py")
+    ]  # fmt: skip
+    order = sorted(range(12), key=lambda i: f"T/{i}")
+    expected = {}
+    for contrast in contrasts:
+        ref_post, ref_pre, other_post, other_pre = (
+            matrix.task_values[(label, contrast.language)]
+            for label in (f"SFT parallel + {contrast.rl}", "SFT parallel",
+                          f"SFT multilingual + {contrast.rl}", "SFT multilingual")
+        )  # fmt: skip
+        per_task = [(ref_post[f"T/{t}"] - ref_pre[f"T/{t}"]) - (other_post[f"T/{t}"] - other_pre[f"T/{t}"])
+                    for t in order]  # fmt: skip
+        ref = f"SFT parallel + {contrast.rl}"
+        seed = zlib.crc32(f"{ref}/SFT multilingual + {contrast.rl}/{contrast.language}".encode())
+        assert contrast.value == pytest.approx(np.mean(per_task))
+        assert contrast.ci == pytest.approx(resampled_percentiles(per_task, 300, seed))
+        expected[(contrast.rl, contrast.language)] = resampled_percentiles(per_task, 1000, seed)
+    for contrast in mixture_contrasts(matrix):  # 1000 resamples unless told
+        assert contrast.ci == pytest.approx(expected[(contrast.rl, contrast.language)])
+
+
+def test_contrast_without_a_language_or_common_tasks_is_empty(tmp_path):
+    sources = _contrast_sources(tmp_path, drop_js_from=("multilingual", "pre_rl"))
+    matrix = build_matrix(sources, subset="full", num_bootstrap=20)
+    by_language = {c.language: c for c in mixture_contrasts(matrix, num_bootstrap=20)}
+    js = by_language["js"]
+    assert (js.value, js.ci, js.num_tasks) == (None, None, 0)
+    assert (js.rl, js.source, js.reference, js.other) == (
+        "GRPO py",
+        "py",
+        "SFT parallel",
+        "SFT multilingual",
+    )
+    assert by_language["py"].num_tasks == 12
+
+    # Under `common`, a matrix whose columns share no task has no contrast anywhere.
+    lonely = _source(tmp_path / "lonely", _row("pre_rl", "none"), {"py": {99: 1}, "js": {99: 1}})
+    matrix = build_matrix([*sources, lonely], num_bootstrap=20)
+    assert matrix.common_tasks == frozenset()
+    for contrast in mixture_contrasts(matrix, num_bootstrap=20):
+        assert (contrast.value, contrast.ci, contrast.num_tasks) == (None, None, 0)
+        assert (contrast.rl, contrast.reference) == ("GRPO py", "SFT parallel")
