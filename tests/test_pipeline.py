@@ -172,3 +172,86 @@ def test_multi_rank_launch_runs_collective_stages_on_every_rank_once(
     # A later single-process run reuses it.
     again = Pipeline(tmp_path / "a", tracker=None).run("sft", None, {"lr": 1})
     assert again.reused
+
+
+# --- what a stage leaves on disk, and the multi-rank helpers, called in-process -------------
+
+
+def test_stage_json_done_and_the_context_a_stage_gets(tmp_path):
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Spec:
+        lr: float
+        where: Path  # not JSON: written as text
+
+    seen = []
+
+    def stage(ctx):
+        seen.append(ctx)
+        time.sleep(0.05)
+
+    tracker = object()
+    pipeline = Pipeline(tmp_path / "artifacts", tracker=tracker)
+    data = pipeline.run("data", counting_stage(tmp_path / "count"), {"n": 1})
+    started = time.time()
+    artifact = pipeline.run("sft", stage, Spec(0.1, Path("/x")), {"data": data}, seed=3)
+    assert artifact.reused is False and artifact.stage == "sft"
+    (ctx,) = seen
+    assert (ctx.seed, ctx.tracker, ctx.out, ctx.inputs) == (3, tracker, artifact.path,
+                                                           {"data": data.path})  # fmt: skip
+    record = {"stage": "sft", "spec": {"lr": 0.1, "where": "/x"}, "seed": 3,
+              "inputs": {"data": str(data.path)}}  # fmt: skip
+    text = (artifact.path / "stage.json").read_text()
+    assert json.loads(text) == record and text == json.dumps(record, indent=2)
+    done = json.loads((artifact.path / DONE).read_text())
+    assert done["stage"] == "sft" and 0.05 <= done["seconds"] < 5
+    assert round(done["seconds"], 3) == done["seconds"]
+    assert started <= done["finished"] <= time.time()
+    # A plain (non-dataclass) spec is recorded as it is.
+    other = pipeline.run("data", counting_stage(tmp_path / "count"), {"n": 2})
+    assert json.loads((other.path / "stage.json").read_text())["spec"] == {"n": 2}
+    # The run record: every use, indented JSON in artifacts.json.
+    path = pipeline.write_record(tmp_path)
+    assert path == tmp_path / "artifacts.json"
+    assert path.read_text() == json.dumps(pipeline.used, indent=2)
+
+
+def test_a_non_collective_stage_runs_on_any_rank_without_a_claim(tmp_path):
+    # Rank 1 of 2: a non-collective stage (the default) must not wait for rank 0's claim.
+    pipeline = Pipeline(tmp_path / "artifacts", tracker=None, rank=1, world_size=2)
+    artifact = pipeline.run("data", counting_stage(tmp_path / "count"), {"n": 1})
+    assert (artifact.path / DONE).is_file() and runs(tmp_path / "count") == 1
+
+
+def test_launch_id_names_the_launch(monkeypatch):
+    from xlt.pipeline import launch_id
+
+    for name in ("TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT", "SLURM_JOB_ID"):
+        monkeypatch.delenv(name, raising=False)
+    assert launch_id() == "none@:@"
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "r1")
+    monkeypatch.setenv("MASTER_ADDR", "host")
+    monkeypatch.setenv("MASTER_PORT", "29500")
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    assert launch_id() == "r1@host:29500@77"
+
+
+def test_join_claim_joins_this_launch_and_reuses_a_finished_stage(tmp_path, monkeypatch):
+    import threading
+
+    from xlt import pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "CLAIM_POLL_S", 0.01)
+    rank1 = Pipeline(tmp_path, tracker=None, rank=1, world_size=2)
+    mine, theirs, done = tmp_path / "mine", tmp_path / "theirs", tmp_path / "done"
+    for folder in (mine, theirs, done):
+        folder.mkdir()
+    (mine / "CLAIM").write_text(pipeline_module.launch_id())
+    assert rank1._join_claim(mine) is False  # this launch claimed it: join the work
+    (done / DONE).write_text("{}")
+    assert rank1._join_claim(done) is True  # finished: reuse
+    # Claimed by another launch: wait (polling) until that launch finishes it.
+    (theirs / "CLAIM").write_text("another@launch:1@")
+    threading.Timer(0.1, lambda: (theirs / DONE).write_text("{}")).start()
+    assert rank1._join_claim(theirs) is True
