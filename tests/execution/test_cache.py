@@ -98,3 +98,15 @@ def test_a_fresh_nested_folder_repeated_puts_and_stored_extras(tmp_path):
     hit = cache.get(key, "a")
     assert hit.extra == {"peak_mb": 12, "cached": True}
     assert (hit.stderr, hit.cases_passed, hit.cases_total) == ("é", 2, 2)
+
+
+def test_entries_of_an_earlier_run_stay_readable(tmp_path):
+    # The layout (<folder>/<key[:2]>/<key>.json) and the record format are a contract with
+    # caches already on disk: a record written by hand in that place must be found, even
+    # one without the newer `extra` field.
+    key = cache_key(IO_JOB, LIMITS)
+    path = tmp_path / key[:2] / f"{key}.json"
+    path.parent.mkdir()
+    path.write_text('{"id": "old", "status": "ok", "exit_code": 0}', encoding="utf-8")
+    hit = ResultCache(tmp_path).get(key, "new")
+    assert (hit.id, hit.status, hit.extra) == ("new", T.OK, {"cached": True})
