@@ -344,3 +344,28 @@ def test_contrast_without_a_language_or_common_tasks_is_empty(tmp_path):
     for contrast in mixture_contrasts(matrix, num_bootstrap=20):
         assert (contrast.value, contrast.ci, contrast.num_tasks) == (None, None, 0)
         assert (contrast.rl, contrast.reference) == ("GRPO py", "SFT parallel")
+
+
+def test_every_missing_reason_points_at_the_file_it_looked_for(tmp_path):
+    folders = {name: tmp_path / name for name in ("ok", "partial", "few", "noresults")}
+    sources = [
+        _source(folders["ok"], _row(seed=0), {"js": {0: 1}, "py": {0: 1, 1: 2}}),
+        _source(folders["partial"], _row(seed=1), {"js": {0: 1}, "py": {0: 1}}, num_expected=2),
+        _source(folders["few"], _row(seed=2), {"js": {0: 1}, "py": {0: 1, 1: 1}}, n=1),
+        _source(folders["noresults"], _row(seed=3), {"js": {0: 1}, "py": {0: 1, 1: 1}}),
+    ]
+    sources[0].languages["js"] = {"missing": "toolchain_missing"}  # js absent, py fine
+    (folders["noresults"] / "results" / "py.jsonl").unlink()
+    matrix = build_matrix(sources, k=2, subset="full", num_bootstrap=20)
+    cell = matrix.cell(matrix.rows[0], "py")
+    assert cell.sources == [str(results_path(folders[name], "py")) for name in folders]
+    assert cell.missing == ("seed 1: partial: 1 of 2 problems; "
+                            "seed 2: fewer than 2 samples per problem; "
+                            "seed 3: results file missing")  # fmt: skip
+    js = matrix.cell(matrix.rows[0], "js")
+    assert js.sources[0] == str(results_path(folders["ok"], "js"))
+    assert js.missing.startswith("seed 0: toolchain_missing")
+    # A language missing in a row does not stop the row's later languages.
+    alone = build_matrix(sources[:1], subset="full", num_bootstrap=20)
+    assert alone.cell(alone.rows[0], "js").value is None
+    assert alone.cell(alone.rows[0], "py").value == pytest.approx((0.25 + 0.5) / 2)
