@@ -205,7 +205,7 @@ def test_stage_json_done_and_the_context_a_stage_gets(tmp_path):
     text = (artifact.path / "stage.json").read_text()
     assert json.loads(text) == record and text == json.dumps(record, indent=2)
     done = json.loads((artifact.path / DONE).read_text())
-    assert done["stage"] == "sft" and 0.05 <= done["seconds"] < 5
+    assert done["stage"] == "sft" and 0.05 <= done["seconds"] < 2.5  # the stage slept 0.05 s
     assert round(done["seconds"], 3) == done["seconds"]
     assert started <= done["finished"] <= time.time()
     # A plain (non-dataclass) spec is recorded as it is.
