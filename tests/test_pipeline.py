@@ -217,8 +217,25 @@ def test_stage_json_done_and_the_context_a_stage_gets(tmp_path):
     assert path.read_text() == json.dumps(pipeline.used, indent=2)
 
 
-def test_a_non_collective_stage_runs_on_any_rank_without_a_claim(tmp_path):
+def _within(call, timeout_s=10.0):
+    """call() in a daemon thread; fails instead of hanging when it waits forever (a broken
+    claim loop polls with sleep, which no CPU-time limit catches)."""
+    import threading
+
+    result = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    assert result, f"still waiting after {timeout_s} s"
+    return result[0]
+
+
+def test_a_non_collective_stage_runs_on_any_rank_without_a_claim(tmp_path, monkeypatch):
     # Rank 1 of 2: a non-collective stage (the default) must not wait for rank 0's claim.
+    def no_claim(self, folder):
+        raise AssertionError("a non-collective stage waited for a claim")
+
+    monkeypatch.setattr(Pipeline, "_join_claim", no_claim)
     pipeline = Pipeline(tmp_path / "artifacts", tracker=None, rank=1, world_size=2)
     artifact = pipeline.run("data", counting_stage(tmp_path / "count"), {"n": 1})
     assert (artifact.path / DONE).is_file() and runs(tmp_path / "count") == 1
@@ -248,10 +265,10 @@ def test_join_claim_joins_this_launch_and_reuses_a_finished_stage(tmp_path, monk
     for folder in (mine, theirs, done):
         folder.mkdir()
     (mine / "CLAIM").write_text(pipeline_module.launch_id())
-    assert rank1._join_claim(mine) is False  # this launch claimed it: join the work
+    assert _within(lambda: rank1._join_claim(mine)) is False  # this launch's claim: join
     (done / DONE).write_text("{}")
-    assert rank1._join_claim(done) is True  # finished: reuse
+    assert _within(lambda: rank1._join_claim(done)) is True  # finished: reuse
     # Claimed by another launch: wait (polling) until that launch finishes it.
     (theirs / "CLAIM").write_text("another@launch:1@")
     threading.Timer(0.1, lambda: (theirs / DONE).write_text("{}")).start()
-    assert rank1._join_claim(theirs) is True
+    assert _within(lambda: rank1._join_claim(theirs)) is True
