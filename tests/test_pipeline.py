@@ -272,3 +272,45 @@ def test_join_claim_joins_this_launch_and_reuses_a_finished_stage(tmp_path, monk
     (theirs / "CLAIM").write_text("another@launch:1@")
     threading.Timer(0.1, lambda: (theirs / DONE).write_text("{}")).start()
     assert _within(lambda: rank1._join_claim(theirs)) is True
+
+
+def test_collective_stage_on_two_ranks_in_process(tmp_path):
+    """The multi-rank branches of Pipeline.run in this process (the multi-process test above
+    runs them in subprocesses, which mutation testing cannot see): rank 0 claims and
+    writes the markers, rank 1 joins the claim and writes nothing."""
+    from xlt.pipeline import CLAIM, launch_id
+
+    seen = {}
+
+    def stage(ctx):
+        folder = ctx.out
+        seen[len(seen)] = {
+            "claim": (folder / CLAIM).read_text() if (folder / CLAIM).is_file() else None,
+            "locked": Path(str(folder) + ".lock").exists(),
+            "seed": ctx.seed,
+            "spec": ctx.spec,
+        }
+
+    # Rank 1 first: it finds rank 0's claim (written here by hand) and runs the stage too.
+    rank1 = Pipeline(tmp_path, tracker=None, rank=1, world_size=2)
+    folder = tmp_path / "sft" / stage_key("sft", {"lr": 1}, {}, 5)
+    folder.mkdir(parents=True)
+    (folder / CLAIM).write_text(launch_id())
+    artifact = _within(lambda: rank1.run("sft", stage, {"lr": 1}, seed=5, collective=True))
+    assert artifact.path == folder and artifact.reused is False
+    assert seen[0]["seed"] == 5 and seen[0]["spec"] == {"lr": 1}
+    assert not (folder / DONE).exists() and not (folder / "stage.json").exists()  # rank 0 writes
+    (folder / CLAIM).unlink()
+
+    # Rank 0: takes the lock, claims for this launch, runs, writes the markers, drops the claim.
+    rank0 = Pipeline(tmp_path, tracker=None, rank=0, world_size=2)
+    artifact = _within(lambda: rank0.run("sft", stage, {"lr": 1}, seed=5, collective=True))
+    assert seen[1]["claim"] == launch_id() and seen[1]["locked"]
+    assert (folder / DONE).is_file() and (folder / "stage.json").is_file()
+    assert not (folder / CLAIM).exists()
+    # A non-collective stage on rank 0 of 2 claims nothing.
+    rank0.run("data", stage, {"n": 1})
+    assert seen[2]["claim"] is None and seen[2]["locked"]
+    # One process (world size 1): a collective stage claims nothing either.
+    Pipeline(tmp_path / "one", tracker=None).run("sft", stage, {"lr": 2}, collective=True)
+    assert seen[3]["claim"] is None
