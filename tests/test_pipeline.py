@@ -314,3 +314,20 @@ def test_collective_stage_on_two_ranks_in_process(tmp_path):
     # One process (world size 1): a collective stage claims nothing either.
     Pipeline(tmp_path / "one", tracker=None).run("sft", stage, {"lr": 2}, collective=True)
     assert seen[3]["claim"] is None
+
+
+def test_the_run_record_of_each_use_and_the_default_seed(tmp_path):
+    pipeline = make_pipeline(tmp_path)
+
+    def stage(ctx):
+        time.sleep(0.05)
+
+    artifact = pipeline.run("data", stage, {"n": 1}, label="the data")
+    (use,) = pipeline.used
+    assert set(use) == {"label", "stage", "key", "path", "reused", "seconds"}
+    assert (use["label"], use["stage"], use["key"], use["path"], use["reused"]) == (
+        "the data", "data", artifact.key, str(artifact.path), False
+    )  # fmt: skip
+    assert 0.05 <= use["seconds"] < 2.5 and round(use["seconds"], 3) == use["seconds"]
+    # Without a seed, the key is seed 0's (what Pipeline.run passes by default).
+    assert stage_key("data", {"n": 1}, {}) == stage_key("data", {"n": 1}, {}, 0) == artifact.key
