@@ -117,6 +117,7 @@ def test_sweep_declares_mixtures_sources_and_seeds():
         (["data.held_out=[go]"], "not in data.languages"),
         (["parallelization.offload_optimizer=true"], "CPU offload needs zero_stage 2 or 3"),
         (["model.num_heads=3"], "divisible by model.num_heads"),
+        (["eval.chat_answers=raw"], "eval.chat_answers='raw' is not one of"),
         (["+rl.learning_rate=1"], "unexpected keyword argument 'learning_rate'"),
     ],
 )
@@ -128,3 +129,33 @@ def test_bad_values_fail_before_any_work_naming_the_key(overrides, message):
 def test_oracle_may_train_on_a_held_out_language():
     cfg = build_config(compose_config("+experiment=oracle"))
     assert cfg.rl.oracle and cfg.rl.source_language in cfg.data.held_out
+
+
+def test_group_yamls_list_only_differences_from_their_dataclass():
+    """Each default has one home (the dataclass): a group's YAML restating a default would be a
+    second copy that can drift from it."""
+    import yaml
+
+    from xlt.run import GROUP_BASES
+
+    base_of = {group: cls for (group, name), cls in GROUP_BASES.items() if name == "base"}
+    base_of["data"] = None  # two classes; checked through their own base names below
+    restated = []
+    for path in sorted(CONF_DIR.glob("*/*.yaml")):
+        group = path.parent.name
+        if group not in base_of:
+            continue  # scale/ and experiment/ are deltas over whole configs
+        node = yaml.safe_load(path.read_text()) or {}
+        assert "_target_" not in node, f"{path}: the target comes from the base node"
+        parents = [d for d in node.get("defaults", []) if d != "_self_"]
+        assert len(parents) == 1, f"{path}: starts from one base or sibling, got {parents}"
+        cls = base_of[group] or GROUP_BASES[("data", parents[0])]
+        defaults = cls()
+        for key, value in node.items():
+            if (
+                key != "defaults"
+                and value == getattr(defaults, key)
+                and parents[0].startswith("base")
+            ):
+                restated.append(f"{path.relative_to(CONF_DIR)}: {key}={value!r}")
+    assert not restated, "restated dataclass defaults:\n" + "\n".join(restated)

@@ -116,3 +116,30 @@ def test_with_a_real_tiny_model(tmp_path):
     assert [r.n for r in records] == [2, 2]
     assert summary["languages"]["py"]["num_samples"] == 4
     assert summary["languages"]["py"]["pass@1"] == 0.0
+
+
+def test_free_chat_answers_are_scored_by_the_chat_rule_uncut(tmp_path):
+    """answer_format="chat": no stop tokens reach the generator, and the answer (a blank line
+    in the body, an example call after it) becomes the program by the chat rule."""
+    problems = load_humaneval_x("py")[:2]
+    answers = {}
+    for problem in problems:
+        body = problem.solution.replace("\n", "\n\n", 1)  # a blank line inside the body
+        answers[problem.prompt] = [
+            f"Sure!\n```python\n{problem.prompt}{body}\n\nprint('example')\n```\nDone."
+        ]
+    generator = ScriptedGenerator(answers)
+    seen = []
+    generate = generator.generate
+    generator.generate = lambda prompts, params: (
+        seen.append(params.stop) or generate(prompts, params)
+    )
+    summary = evaluate_problems(problems, generator, SamplingParams(n=1), tmp_path,
+                                answer_format="chat", extra_stops=("```",),
+                                execute_fn=run_as_python)  # fmt: skip
+    assert seen == [()]  # a free answer is never cut
+    assert summary["languages"]["py"]["pass@1"] == 1.0
+    program = read_results(results_path(tmp_path, "py"))[0].samples[0].extracted_program
+    assert "print('example')" not in program and program.endswith(problems[0].tests)
+    with pytest.raises(ValueError, match="answer_format"):
+        evaluate_problems(problems, generator, SamplingParams(n=1), tmp_path, answer_format="free")

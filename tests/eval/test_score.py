@@ -7,7 +7,7 @@ import pytest
 from tests.eval.conftest import run_as_python
 from xlt.data.benchmarks import load_humaneval_x, load_multipl_e
 from xlt.eval import score as score_cli
-from xlt.eval.scoring import completion_code
+from xlt.eval.scoring import program_for
 
 # One wrong-but-well-formed body per language: it closes the function and returns a default.
 WRONG = {
@@ -71,11 +71,32 @@ def test_chat_format_extracts_the_code_block(tmp_path, python_engine, capsys):
         + "    return any(abs(a - b) < threshold for i, a in enumerate(numbers)"
         + " for b in numbers[i + 1:])\n\nif __name__ == '__main__':\n    print('demo')\n```\nDone."
     )  # fmt: skip
-    code = completion_code(problem, answer, "chat")
-    assert code.startswith("    return any(") and "__main__" not in code  # cut at "\nif"
+    program = program_for(problem, answer, "chat")
+    assert "return any(" in program and "__main__" not in program and "Done." not in program
+    assert program.endswith(problem.tests)  # the tests are appended untouched
     path = _write_completions(tmp_path / "chat.jsonl", [(problem.name, answer)])
     assert _cli(tmp_path, path, benchmark="multipl-e", fmt="chat") == 0
     assert "pass@1 = 1.0000" in capsys.readouterr().out
+    result = json.loads((tmp_path / "out" / "results" / "py.jsonl").read_text())
+    assert result["samples"][0]["extracted_program"] == program  # the user sees what ran
+
+
+def test_auto_format_tells_a_completion_from_a_chat_answer(tmp_path, python_engine, capsys):
+    problem = load_multipl_e(None, "py")[0]
+    body = "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n"
+    chat = f"Sure:\n```python\n{problem.prompt}{body}\nprint(has_close_elements([1.0], 0.5))\n```\n"
+    bare = problem.prompt.split("def ")[0] + "def " + problem.prompt.split("def ", 1)[1] + body
+    # A continuation of the prompt, a fenced answer, and bare code that defines the function.
+    assert program_for(problem, body, "auto") == program_for(problem, body, "completion")
+    assert program_for(problem, chat, "auto") == program_for(problem, chat, "chat")
+    assert program_for(problem, bare, "auto") == program_for(problem, bare, "chat")
+    assert "print(" not in program_for(problem, chat, "auto")  # the example call is dropped
+    lines = [(problem.name, body), (problem.name, chat), (problem.name, bare)]
+    path = _write_completions(tmp_path / "auto.jsonl", lines)
+    assert _cli(tmp_path, path, benchmark="multipl-e", fmt="auto") == 0
+    assert "pass@1 = 1.0000" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="not one of"):
+        program_for(problem, body, "bare")
 
 
 @pytest.mark.parametrize(

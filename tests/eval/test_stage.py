@@ -106,6 +106,7 @@ def test_unknown_language_for_the_data_is_named(artifacts, tmp_path):
 
 def test_chat_models_get_the_prompt_prefilled_after_a_fence():
     from xlt.models import build_tokenizer
+    from xlt.generation.text import chat_problem_prompt
     from xlt.stages.evaluate import _chat_renderer
 
     tokenizer = build_tokenizer(["def f():\n    return 1\n"] * 5, vocab_size=300)
@@ -113,7 +114,7 @@ def test_chat_models_get_the_prompt_prefilled_after_a_fence():
         "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}<|assistant|>"
     )
     problem = Problem("p", "T/0", "py", "def f():\n", tests="assert f() == 1")
-    rendered = _chat_renderer(tokenizer)(problem)
+    rendered = _chat_renderer(tokenizer, chat_problem_prompt)(problem)
     assert rendered.startswith("<|user|>") and "def f():" in rendered.split("<|assistant|>")[0]
     assert rendered.endswith("<|assistant|>```python\ndef f():\n")
 

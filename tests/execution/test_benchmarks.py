@@ -8,7 +8,7 @@ with its numbers in docs/execution.md)."""
 import pytest
 
 from tests.execution.conftest import require
-from xlt.execution import controls
+from xlt.data import controls
 from xlt.languages import CI_LANGUAGES
 
 # Canonical-solution sources per CI language (sh, pl and lua have none: MultiPL-E only).

@@ -98,3 +98,16 @@ def test_chat_prompt_renders_template_and_prefill(tiny_tokenizer):
     prefill = fence_prefill("def f():\n", "py")
     rendered = chat_prompt(tokenizer, "Write f.", system="Be brief.", prefill=prefill)
     assert rendered == "<system>Be brief.\n<user>Write f.\n<assistant>```python\ndef f():\n"
+
+
+def test_chat_answer_prompt_asks_the_same_question_without_a_prefill(tiny_tokenizer):
+    from xlt.generation.text import chat_answer_prompt, chat_problem_prompt
+
+    tokenizer = copy.deepcopy(tiny_tokenizer)
+    tokenizer.chat_template = (
+        "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<assistant>{% endif %}"
+    )
+    free = chat_answer_prompt(tokenizer, "def f():\n", "py")
+    prefilled = chat_problem_prompt(tokenizer, "def f():\n", "py")
+    assert free.endswith("<assistant>") and prefilled == free + "```python\ndef f():\n"

@@ -11,6 +11,7 @@ from xlt.rl.rollout import (
     build_batch,
     load_value_model,
     policy_forward,
+    reward_code,
     step_problem_indices,
     stops_of,
 )
@@ -31,6 +32,19 @@ def test_stops():
     assert stops_of(problems, chat=True) == ("\n", "```")
     bare = Problem(name="x", task="x", language="lua", prompt="local function f()\n")
     assert stops_of([bare], chat=False) == tuple(sorted(stop_sequences("lua")))
+    io = Problem(name="y", task="y", language="lua", prompt="Read n, print n.", mode="io")
+    assert stops_of([io], chat=True) == ()  # a free answer is never cut
+    assert stops_of([io], chat=False) == tuple(sorted(stop_sequences("lua")))
+
+
+def test_reward_code_takes_the_whole_program_of_a_chat_answer_to_an_io_problem():
+    io = Problem(name="y", task="y", language="lua", prompt="Read n, print n.", mode="io")
+    program = 'local n = io.read("n")\n\n-- echo it\nprint(n)\n'
+    answer = f"Here:\n```lua\n{program}```\nDone.".replace("\n", "\r\n")
+    assert reward_code(io, answer, chat=True) == program  # blank line and comment kept
+    assert reward_code(io, "x = 1", chat=False) == "x = 1"  # completions run as generated
+    tests_problem = constant_problems()[0]
+    assert reward_code(tests_problem, "  return 1", chat=True) == "  return 1"  # prefilled
 
 
 class CharTokenizer:

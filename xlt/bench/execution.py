@@ -29,7 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from xlt.execution import controls, judge
+from xlt.data import controls
+from xlt.execution import judge
 from xlt.execution.engine import Executor
 from xlt.execution.sandbox import Outcome
 from xlt.execution.toolchains import javatuples_jar, resolve

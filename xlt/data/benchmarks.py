@@ -28,16 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from xlt.data.records import Problem
+from xlt.languages import LANGUAGES
 from xlt.paths import BENCHMARKS_DIR
 
 MULTIPL_E_HUB_ID = "nuprl/MultiPL-E"
 
-# Names people type for a language that are not its MultiPL-E code.
-_ALIASES = {
-    "python": "py", "rust": "rs", "javascript": "js", "typescript": "ts", "c++": "cpp",
-    "csharp": "cs", "c#": "cs", "ruby": "rb", "perl": "pl", "racket": "rkt", "ocaml": "ml",
-    "haskell": "hs", "julia": "jl", "bash": "sh", "golang": "go",
-}  # fmt: skip
+# Names people type for a language that are not its MultiPL-E code (`Language.aliases`).
+_ALIASES = {alias: code for code, lang in LANGUAGES.items() for alias in lang.aliases}
 
 # Defects listed in shared/benchmarks/README.md, checked by running them.
 KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {
@@ -321,6 +318,17 @@ def _mbxp_go(row: dict[str, Any]) -> tuple[str, str]:
     return prompt, row["test"] + "\nfunc TestMBXP(t *testing.T) { main() }\n"
 
 
+_TS_IMPORT = re.compile(r"^import \* as (\w+) from '(\w+)'", re.MULTILINE)
+
+
+def _mbxp_ts(row: dict[str, Any]) -> tuple[str, str]:
+    """MBXP's TS tests `import * as assert from 'assert'`, which `tsc --target esnext`
+    (MultiPL-E's command) cannot type (no @types/node) and node cannot run as CommonJS;
+    the MultiPL-E form `declare var require: any; const x = require(...)` does the same."""
+    tests = _TS_IMPORT.sub(r"declare var require: any;\nconst \1 = require('\2')", row["test"])
+    return row["prompt"], tests
+
+
 @dataclass(frozen=True)
 class _MbxpLanguage:
     prefix: str  # file name prefix: <prefix>_release_v<version>.jsonl.gz
@@ -340,7 +348,7 @@ MBXP_LANGUAGES: dict[str, _MbxpLanguage] = {
     "rb": _MbxpLanguage("mbrbp"),
     "scala": _MbxpLanguage("mbscp"),
     "swift": _MbxpLanguage("mbswp"),
-    "ts": _MbxpLanguage("mbtsp"),
+    "ts": _MbxpLanguage("mbtsp", _mbxp_ts),
 }
 
 

@@ -20,6 +20,10 @@ class EvalConfig:
     max_new_tokens: int = 96
     k: list[int] = field(default_factory=lambda: [1])
     max_problems: int | None = None  # per language; None: all
+    # Chat models only: "prefill" opens the answer with a code fence and the prompt, so the
+    # model continues the code (cut at MultiPL-E's stops); "free" asks the question alone and
+    # scores the answer by the language's chat rule (docs/evaluation.md, chat answers).
+    chat_answers: str = "prefill"
     bootstrap_samples: int = outside_key(1000)  # the report's intervals, not the stage's output
 
     def __post_init__(self) -> None:
@@ -27,6 +31,7 @@ class EvalConfig:
             self.benchmark, ("micro", "multipl-e", "humaneval-x", "mbxp"), "eval.benchmark"
         )
         check_languages(self.languages, "eval.languages")
+        check_choice(self.chat_answers, ("prefill", "free"), "eval.chat_answers")
         too_big = [k for k in self.k if k > self.num_samples]
         if too_big:
             raise ValueError(

@@ -51,6 +51,7 @@ def evaluate_problems(
     batch_size: int = 16,
     render_prompt: Callable[[Problem], str] | None = None,
     extra_stops: tuple[str, ...] = (),
+    answer_format: str = "completion",
     execute_fn: ExecuteFn | None = None,
     workers: int | None = None,
     cache_dir: str | None = None,
@@ -62,8 +63,14 @@ def evaluate_problems(
     `render_prompt`: the model's input for a problem (default `problem.prompt`; chat
     models get their template with the prompt prefilled). `extra_stops` are added to
     each problem's stop tokens (e.g. "```" after a prefilled fence).
+    `answer_format`: "completion" (the output continues the prompt, also after a prefilled
+    fence: cut at the stop tokens) or "chat" (a free chat answer: no stop tokens, the
+    program is made by `xlt.generation.answers.program_from_chat_answer`).
     `on_batch(language, done, total)` is called after each batch (progress, logging).
     """
+    if answer_format not in ("completion", "chat"):
+        raise ValueError(f"answer_format must be 'completion' or 'chat', got {answer_format!r}")
+    free = answer_format == "chat"
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     render_prompt = render_prompt or (lambda problem: problem.prompt)
@@ -78,7 +85,8 @@ def evaluate_problems(
             )
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            stops = tuple(dict.fromkeys(batch[0].stop_tokens + extra_stops))
+            # A free chat answer is never cut: its fences and blank lines are part of it.
+            stops = () if free else tuple(dict.fromkeys(batch[0].stop_tokens + extra_stops))
             batch_params = dataclasses.replace(
                 params, stop=stops, seed=batch_seed(params.seed, language, batch[0].name)
             )
@@ -89,6 +97,7 @@ def evaluate_problems(
             ]
             results = score(
                 items,
+                fmt=answer_format,
                 execute_fn=execute_fn,
                 workers=workers,
                 cache_dir=cache_dir,

@@ -49,6 +49,7 @@ class SampleResult:
     status: str
     exit_code: int | None = None
     stderr: str = ""
+    extracted_program: str = ""  # the whole program that ran (empty in older files)
 
 
 @dataclass

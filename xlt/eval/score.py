@@ -4,7 +4,10 @@
         --language lua --completions samples.jsonl --format completion --out scored/
 
 A completions line is `{"name": ..., "completion": ...}`; several lines with one
-name are several samples of that problem. Writes `results/<language>.jsonl`
+name are several samples of that problem. `--format` says what a completion is: a
+continuation of the prompt (`completion`), a chat model's free answer (`chat`), or
+either, told apart per line (`auto`). Each sample's result holds `extracted_program`,
+the whole program that ran. Writes `results/<language>.jsonl`
 (one line per problem, every sample with its status) and `score.json` under
 `--out`, and prints pass@1 (and pass@k for every k the sample counts allow).
 Problems with no completion lines are left out of the score (and counted).
@@ -22,7 +25,7 @@ from xlt.data.benchmarks import BENCHMARKS, load_benchmark
 from xlt.data.records import Problem
 from xlt.eval.passk import feasible_ks
 from xlt.eval.results import RESULTS_DIR, append_results, language_summary, results_path
-from xlt.eval.scoring import FORMATS, completion_code, score
+from xlt.eval.scoring import FORMATS, score
 
 
 def read_completions(path: str | Path, problems: Sequence[Problem]) -> dict[str, list[str]]:
@@ -58,15 +61,12 @@ def read_completions(path: str | Path, problems: Sequence[Problem]) -> dict[str,
 def run_score(args: argparse.Namespace) -> dict:
     problems = load_benchmark(args.benchmark, args.language, root=args.data, revision=args.revision)
     grouped = read_completions(args.completions, problems)
-    items = [
-        (problem, [completion_code(problem, text, args.format) for text in grouped[problem.name]])
-        for problem in problems
-        if problem.name in grouped
-    ]
+    items = [(problem, grouped[problem.name]) for problem in problems if problem.name in grouped]
     if not items:
         raise ValueError(f"{args.completions}: no completion lines")
     results = score(
         items,
+        fmt=args.format,
         workers=args.workers,
         cache_dir=args.cache_dir,
         timeout_s=args.timeout_s,
@@ -123,7 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--language", required=True, help="MultiPL-E language code, e.g. py, go, rs"
     )
     parser.add_argument("--completions", required=True, help='JSONL of {"name", "completion"}')
-    parser.add_argument("--format", default="completion", choices=FORMATS)
+    parser.add_argument(
+        "--format",
+        default="completion",
+        choices=FORMATS,
+        help="completion: continues the prompt (cut at MultiPL-E stop sequences); chat: a "
+        "chat answer (the language's chat rule, see docs/evaluation.md); auto: chat if the "
+        "text has a fenced block or defines the function, else completion",
+    )
     parser.add_argument(
         "--out", required=True, help="folder for results/<language>.jsonl and score.json"
     )

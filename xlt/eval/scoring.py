@@ -1,48 +1,41 @@
-"""Completions -> programs -> execution -> per-problem results.
+"""Model outputs -> programs -> execution -> per-problem results.
 
-Two completion formats:
-- `completion`: the text continues `problem.prompt` (base models, MultiPL-E style);
-  it is cut at the problem's first stop token.
-- `chat`: a chat answer. Its code block for the problem's language is taken
-  (`xlt.generation.extract_code`); if the block repeats the prompt, the part after
-  the prompt's last line (the function header, or the docstring's end in Python)
-  is the completion; then it is cut at the stop tokens as above.
+Three output formats (`program_for`):
+- `completion`: the text continues `problem.prompt` (base models, MultiPL-E style, and chat
+  models whose answer was prefilled with a fence and the prompt); it is cut at the
+  problem's first stop token and the program is `prompt + completion + "\n" + tests`.
+- `chat`: a chat model's free answer; `xlt.generation.answers.program_from_chat_answer`
+  makes the program (the language's chat rule: the right block, whole functions with
+  their helpers, `main`s and example calls dropped; never MultiPL-E's stop sequences).
+- `auto`: `chat` if the text has a fenced block or defines the requested function itself,
+  else `completion`.
+
+Every sample's result keeps the program that ran (`extracted_program`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from xlt.data.records import Problem
 from xlt.eval.results import STDERR_CHARS, ProblemResult, SampleResult
 from xlt.execution.types import Job, Result
-from xlt.generation.text import extract_code, truncate_at_stop
+from xlt.generation.answers import is_chat_answer, program_from_chat_answer
+from xlt.generation.text import truncate_at_stop
 
-FORMATS = ("completion", "chat")
+FORMATS = ("completion", "chat", "auto")
 
 ExecuteFn = Callable[..., list[Result]]
 
 
-def _after_prompt(code: str, prompt: str) -> str:
-    """The part of `code` after the line that ends `prompt`, or all of it if absent."""
-    prompt_lines = [line.strip() for line in prompt.splitlines() if line.strip()]
-    if not prompt_lines:
-        return code
-    last = prompt_lines[-1]
-    lines = code.splitlines(keepends=True)
-    for index, line in enumerate(lines):
-        if line.strip() == last:
-            return "".join(lines[index + 1 :])
-    return code
-
-
-def completion_code(problem: Problem, text: str, fmt: str = "completion") -> str:
-    """What goes between `problem.prompt` and `problem.tests` for a model's output `text`."""
+def program_for(problem: Problem, text: str, fmt: str = "completion") -> str:
+    """The whole program that scores a model's output `text` on `problem`."""
     if fmt not in FORMATS:
-        raise ValueError(f"completion format {fmt!r} is not one of {FORMATS}")
-    if fmt == "chat":
-        text = _after_prompt(extract_code(text, problem.language), problem.prompt)
-    return truncate_at_stop(text, problem.stop_tokens) if problem.stop_tokens else text
+        raise ValueError(f"output format {fmt!r} is not one of {FORMATS}")
+    if fmt == "chat" or (fmt == "auto" and is_chat_answer(problem, text)):
+        return program_from_chat_answer(problem, text)
+    return problem.program(truncate_at_stop(text, problem.stop_tokens))
 
 
 def default_execute() -> ExecuteFn:
@@ -54,33 +47,37 @@ def default_execute() -> ExecuteFn:
 def score(
     items: Sequence[tuple[Problem, Sequence[str]]],
     *,
+    fmt: str = "completion",
     execute_fn: ExecuteFn | None = None,
     workers: int | None = None,
     cache_dir: str | None = None,
     timeout_s: float | None = None,
     progress: bool = False,
 ) -> list[ProblemResult]:
-    """Run every (problem, completions) pair's programs in one batch; one result per problem.
+    """Run every (problem, outputs) pair's programs in one batch; one result per problem.
 
-    `completions` are already in `completion` form (see `completion_code`).
+    `outputs` are model texts in format `fmt` (see `program_for`).
     """
     execute_fn = execute_fn or default_execute()
     jobs: list[Job] = []
-    for problem, completions in items:
-        for index, completion in enumerate(completions):
-            jobs.append(problem.job(completion, id=f"{problem.name}#{index}", timeout_s=timeout_s))
+    for problem, texts in items:
+        for index, text in enumerate(texts):
+            job = problem.job("", id=f"{problem.name}#{index}", timeout_s=timeout_s)
+            jobs.append(dataclasses.replace(job, program=program_for(problem, text, fmt)))
     outcomes = iter(execute_fn(jobs, workers=workers, cache_dir=cache_dir, progress=progress))
+    programs = iter(job.program for job in jobs)
     results = []
-    for problem, completions in items:
+    for problem, texts in items:
         samples = []
-        for completion in completions:
+        for text in texts:
             outcome = next(outcomes)
             samples.append(
                 SampleResult(
-                    completion=completion,
+                    completion=text,
                     status=outcome.status,
                     exit_code=outcome.exit_code,
                     stderr=outcome.stderr[:STDERR_CHARS],
+                    extracted_program=next(programs),
                 )
             )
         results.append(ProblemResult(problem.name, problem.task, problem.language, samples))

@@ -85,7 +85,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from xlt.execution import controls
+    # The sweep is a command-line entry point over benchmark data; the engine never imports data.
+    from xlt.data import controls
 
     failures = 0
     if args.multipl_e:
@@ -125,7 +126,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _multipl_e_negatives(args: argparse.Namespace) -> int:
     """MultiPL-E HumanEval prompts + tests with an empty or a default-returning completion."""
-    from xlt.execution import controls
+    from xlt.data import controls
 
     leaked = 0
     with Executor(workers=args.workers, heavy_workers=args.heavy_workers, cache_dir=args.cache_dir,

@@ -11,67 +11,25 @@ Two ways to get a program back:
   "```" to the stop sequences. Works for MultiPL-E `tests` problems, whose tests assume
   the prompt's function header.
 - free answer: the model writes its own fenced block; `extract_code` takes the block of
-  the right language (`io` problems, where the answer is a whole program).
+  the right language, and `xlt.generation.answers.program_from_chat_answer` turns the
+  answer into the program to score (never with the stop sequences above).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
-# MultiPL-E's stop sequences per language, as found in every row of its HumanEval prompts
-# (shared/benchmarks/multipl-e-humaneval, `stop_tokens`). Problems carry their own
-# `stop_tokens`; this table is for prompts that do not (micro suite, CodeForces-style).
-MULTIPLE_STOP_SEQUENCES: dict[str, tuple[str, ...]] = {
-    "cpp": ("\n}",),
-    "cs": ("\n    }\n",),
-    "d": ("\n\n", "\nvoid", "\nbool", "\nint"),
-    "elixir": ("\ndefmodule", "\ndefp", "\ndef ", "\n#", "\n\n"),
-    "go": ("\nfunc", "struct", "\n// "),
-    "hs": ("\n\n", "\n{-", "\n-- |", "\n--", "\ntype", "\ndata", "\nnewtype"),
-    "java": ("\n    }\n",),
-    "jl": ("\nfunction", "\nmacro", "\n\n"),
-    "js": ("\nfunction ", "\n/*", "\n//", "\nconsole.log"),
-    "lua": ("\nlocal", "\nfunction", "\n--", "\n\n"),
-    "ml": ("\n\n", "\n(*", "\ntype", "\nlet"),
-    "php": ("\nfunction", "\n?>", "\n//", "\n#"),
-    "pl": ("\nsub", "\n#", "\n\n"),
-    "py": ("\ndef", "\n#", "\nif", "\nclass"),
-    "r": ("\n#", "\n```"),
-    "rb": ("\nclass", "\ndef", "\n#", "\n\n"),
-    "rkt": ("\n(define ", "\n#|", "\n;", "\n("),
-    "rs": ("\n}",),
-    "scala": ("\n    }\n",),
-    "sh": ("\n}",),
-    "swift": ("\n}",),
-    "ts": ("\nfunction ", "\n/*", "\n//", "\nclass"),
-}
+from xlt.languages import LANGUAGES
 
-# Info-string tags a model may put on a fenced block, per language; the first is what we
-# write ourselves.
-FENCE_TAGS: dict[str, tuple[str, ...]] = {
-    "cpp": ("cpp", "c++", "cc", "cxx"),
-    "cs": ("csharp", "cs", "c#"),
-    "d": ("d",),
-    "elixir": ("elixir", "ex", "exs"),
-    "go": ("go", "golang"),
-    "hs": ("haskell", "hs"),
-    "java": ("java",),
-    "jl": ("julia", "jl"),
-    "js": ("javascript", "js", "node", "nodejs"),
-    "lua": ("lua",),
-    "ml": ("ocaml", "ml"),
-    "php": ("php",),
-    "pl": ("perl", "pl"),
-    "py": ("python", "py", "python3"),
-    "r": ("r",),
-    "rb": ("ruby", "rb"),
-    "rkt": ("racket", "rkt", "scheme"),
-    "rs": ("rust", "rs"),
-    "scala": ("scala",),
-    "sh": ("bash", "sh", "shell"),
-    "swift": ("swift",),
-    "ts": ("typescript", "ts"),
-}
+# Views of the language table (`xlt.languages`), where each language's facts live.
+MULTIPLE_STOP_SEQUENCES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {code: language.stop_sequences for code, language in LANGUAGES.items()}
+)
+FENCE_TAGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {code: language.fence_tags for code, language in LANGUAGES.items()}
+)
 
 # An opening fence with its info string, then the body up to a closing fence or the end
 # of the text (a model that ran out of tokens leaves its last block open).
@@ -138,6 +96,14 @@ def chat_problem_prompt(tokenizer, prompt: str, language: str) -> str:
     is then a completion exactly as in completion mode."""
     message = CHAT_INSTRUCTION.format(language=FENCE_TAGS[language][0], prompt=prompt)
     return chat_prompt(tokenizer, message, prefill=fence_prefill(prompt, language))
+
+
+def chat_answer_prompt(tokenizer, prompt: str, language: str) -> str:
+    """Chat mode for a free answer: the same question, nothing prefilled. Generate without
+    stop sequences and score with `xlt.generation.answers.program_from_chat_answer`
+    (`evaluate_problems(..., answer_format="chat")`)."""
+    message = CHAT_INSTRUCTION.format(language=FENCE_TAGS[language][0], prompt=prompt)
+    return chat_prompt(tokenizer, message)
 
 
 def chat_prompt(tokenizer, message: str, *, system: str | None = None, prefill: str = "") -> str:

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from xlt.data.records import Problem
-from xlt.generation import Completion, chat_problem_prompt, stop_sequences
+from xlt.generation import Completion, chat_problem_prompt, chat_prompt, stop_sequences
+from xlt.generation.answers import program_from_chat_answer
 from xlt.generation.hf import encode_prompt
 from xlt.rl.algos import entropy_from_logits, token_logprobs
 from xlt.train.heads import hidden_at
@@ -45,19 +46,44 @@ def step_problem_indices(
 
 def prompt_of(problem: Problem, tokenizer, chat: bool) -> str:
     """Completion mode: the problem's prompt as is. Chat mode: the same question evaluation
-    asks, with the answer prefilled by a code fence and the prompt (`chat_problem_prompt`)."""
-    return (
-        chat_problem_prompt(tokenizer, problem.prompt, problem.language) if chat else problem.prompt
-    )
+    asks, with the answer prefilled by a code fence and the prompt (`chat_problem_prompt`);
+    an `io` problem's statement is asked as is (its answer is a whole program)."""
+    if not chat:
+        return problem.prompt
+    # io problems are free answers (a whole program), never prefilled
+    if problem.mode == "io":
+        return chat_prompt(tokenizer, problem.prompt)
+    return chat_problem_prompt(tokenizer, problem.prompt, problem.language)
 
 
 def stops_of(problems: Sequence[Problem], chat: bool) -> tuple[str, ...]:
     """Stop sequences for a batch of one language: the problems' own, else MultiPL-E's;
-    chat mode also stops at the closing fence."""
+    chat mode also stops at the closing fence. A chat batch of `io` problems is never cut
+    (MultiPL-E's stops would cut the whole program at its first blank line or function)."""
+    if chat and problems and all(p.mode == "io" for p in problems):
+        return ()
     stops = {s for p in problems for s in p.stop_tokens}
     if not stops:
         stops = {s for p in problems for s in stop_sequences(p.language)}
     return tuple(sorted(stops | ({"```"} if chat else set())))
+
+
+# --- chat answers -----------------------------------------------------------------------
+
+
+def reward_code(problem: Problem, text: str, chat: bool) -> str:
+    """What `xlt.rl.rewards.score_async` runs for one sample of `problem`.
+
+    A chat model's answer to an `io` problem is a free answer: its program is the code
+    block the chat rule picks (`program_from_chat_answer`). Everything else is a
+    continuation (of the prompt, or of the prefilled fence), already cut at the stops.
+    """
+    if chat and problem.mode == "io":
+        return program_from_chat_answer(problem, text)
+    return text
+
+
+# ---------------------------------------------------------------------------------------
 
 
 @dataclass

@@ -35,6 +35,7 @@ from xlt.rl.rollout import (
     build_batch,
     policy_forward,
     prompt_of,
+    reward_code,
     step_problem_indices,
     stops_of,
     value_forward,
@@ -215,7 +216,9 @@ class RLTrainer:
 
             # ---- reward: run every sample's program
             flat_problems = [p for p in problems for _ in range(self.rl.group_size)]
-            codes = [c.text for cs in completions for c in cs]  # continuations, cut at stops
+            # continuations cut at stops; a chat answer to an io problem becomes its whole program
+            codes = [reward_code(p, c.text, self.chat) for p, cs in zip(problems, completions, strict=True)
+                     for c in cs]  # fmt: skip
             rewards, results = asyncio.run(self._score(flat_problems, codes))
             rewarded = time.perf_counter()
 

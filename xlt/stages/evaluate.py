@@ -20,9 +20,11 @@ on each language's full set and on the tasks common to all). An interrupted eval
 resumes from its results files. Logs `eval/<benchmark>/<lang>/pass@k` (and `.../common/...`)
 at step 0 and a per-language table.
 
-Chat models (`model.chat`) get their chat template with the answer prefilled by an
-opening code fence and the prompt, so they continue the code like a base model; "```"
-is added to the stop tokens.
+Chat models (`model.chat`) get their chat template. With `eval.chat_answers=prefill` (the
+default) the answer is prefilled by an opening code fence and the prompt, so they continue
+the code like a base model, cut at the stop tokens plus "```". With `free` they are asked the
+question alone and each answer becomes a program by the language's chat rule
+(`xlt.generation.answers`), never cut at stop sequences.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from xlt.eval.results import read_row, write_row
 from xlt.eval.rows import RowId
 from xlt.execution.config import ExecutionConfig
 from xlt.generation.config import RolloutConfig
-from xlt.generation.text import chat_problem_prompt
+from xlt.generation.text import chat_answer_prompt, chat_problem_prompt
 from xlt.generation.types import SamplingParams
 from xlt.model_config import ModelConfig
 from xlt.pipeline import StageContext
@@ -74,9 +76,11 @@ def run(ctx: StageContext) -> None:
 
     # ---- model and generation backend
     generator, tokenizer = _generator(ctx)
-    render_prompt, extra_stops = None, ()
-    if cfg.model.chat:
-        render_prompt, extra_stops = _chat_renderer(tokenizer), ("```",)
+    render_prompt, extra_stops, answer_format = None, (), "completion"
+    if cfg.model.chat and cfg.eval.chat_answers == "free":  # scored by the chat rule, uncut
+        render_prompt, answer_format = _chat_renderer(tokenizer, chat_answer_prompt), "chat"
+    elif cfg.model.chat:  # prefilled: the model continues the code, cut at the stops
+        render_prompt, extra_stops = _chat_renderer(tokenizer, chat_problem_prompt), ("```",)
     params = SamplingParams(
         max_new_tokens=cfg.eval.max_new_tokens,
         temperature=cfg.eval.temperature,
@@ -89,6 +93,7 @@ def run(ctx: StageContext) -> None:
     summary = evaluate_problems(
         problems, generator, params, ctx.out, ks=cfg.eval.k,
         batch_size=cfg.rollout.batch_size, render_prompt=render_prompt, extra_stops=extra_stops,
+        answer_format=answer_format,
         workers=cfg.execution.workers or None, cache_dir=cfg.execution.cache_dir,
         timeout_s=cfg.execution.timeout_s,
         on_batch=lambda lang, done, total: log.info("%s: %d/%d problems", lang, done, total),
@@ -201,6 +206,7 @@ def _generator(ctx: StageContext):
     return HFGenerator(model, tokenizer, batch_size=ctx.spec.rollout.batch_size), tokenizer
 
 
-def _chat_renderer(tokenizer):
-    """The same chat prompt RL uses (`xlt.generation.text.chat_problem_prompt`)."""
-    return lambda problem: chat_problem_prompt(tokenizer, problem.prompt, problem.language)
+def _chat_renderer(tokenizer, render):
+    """A problem's chat prompt: `chat_problem_prompt` (prefilled, as RL asks `tests` problems)
+    or `chat_answer_prompt` (the question alone)."""
+    return lambda problem: render(tokenizer, problem.prompt, problem.language)

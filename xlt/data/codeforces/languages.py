@@ -56,12 +56,3 @@ def normalize_language(compiler_name: str) -> tuple[str | None, str | None]:
         if pattern.match(name):
             return (code, None) if code else (None, UNSUPPORTED)
     return None, UNKNOWN
-
-
-# Names for prompts ("Write a Ruby program ..."): CodeForces-facing, so kept here.
-DISPLAY_NAMES: dict[str, str] = {
-    "cpp": "C++", "cs": "C#", "d": "D", "elixir": "Elixir", "go": "Go", "hs": "Haskell",
-    "java": "Java", "jl": "Julia", "js": "JavaScript", "lua": "Lua", "ml": "OCaml",
-    "php": "PHP", "pl": "Perl", "py": "Python", "r": "R", "rb": "Ruby", "rkt": "Racket",
-    "rs": "Rust", "scala": "Scala", "sh": "Bash", "swift": "Swift", "ts": "TypeScript",
-}  # fmt: skip

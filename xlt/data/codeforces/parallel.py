@@ -21,9 +21,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from xlt.data.codeforces.languages import DISPLAY_NAMES
 from xlt.data.codeforces.problems import CFProblem, timeout_for
 from xlt.execution.types import Job, Result
+from xlt.languages import get_language
 
 RunJobs = Callable[[Sequence[Job]], list[Result]]
 
@@ -183,8 +183,8 @@ def translate_and_verify(
 
 def translation_prompt(request: TranslationRequest) -> str:
     """MultiPL-T-style instruction: the problem, the verified source program, the target language."""
-    source = DISPLAY_NAMES.get(request.source_language, request.source_language)
-    target = DISPLAY_NAMES.get(request.target_language, request.target_language)
+    source = get_language(request.source_language).name
+    target = get_language(request.target_language).name
     return (
         f"Translate this {source} solution of a programming problem into {target}. "
         "Keep the same input and output behaviour.\n\n"

@@ -12,19 +12,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from xlt.data.codeforces.languages import DISPLAY_NAMES
 from xlt.data.records import Problem
 from xlt.execution.types import Case
-from xlt.generation.text import FENCE_TAGS
+from xlt.languages import LANGUAGES, get_language
 
-# Our defaults, not the paper's: how much longer than C++ each language may run. Judges
-# that accept slow languages scale the limit similarly; 1.0 = the CodeForces limit.
+# How much longer than the CodeForces limit each language may run (`Language.time_factor`).
 DEFAULT_TIME_FACTORS: dict[str, float] = {
-    "cpp": 1.0, "d": 1.0, "rs": 1.0, "go": 1.5, "ml": 1.5, "hs": 2.0, "java": 2.0,
-    "cs": 2.0, "scala": 3.0, "swift": 1.5, "js": 3.0, "ts": 3.0, "jl": 3.0,
-    "php": 4.0, "lua": 4.0, "rb": 5.0, "py": 5.0, "pl": 5.0, "r": 6.0, "rkt": 4.0,
-    "elixir": 4.0, "sh": 10.0,
-}  # fmt: skip
+    code: lang.time_factor for code, lang in LANGUAGES.items()
+}
 
 
 @dataclass(frozen=True)
@@ -87,14 +82,14 @@ def from_row(row: dict[str, Any]) -> CFProblem:
 
 def render_prompt(problem: CFProblem, language: str) -> str:
     """The task as a chat-style instruction: statement, examples, and the language to write in."""
-    name = DISPLAY_NAMES.get(language, language)
+    name = get_language(language).name
     parts = [f"# {problem.title}", problem.statement]
     for i, case in enumerate(problem.examples, start=1):
         parts.append(f"Example {i}\nInput:\n{case.stdin}\nOutput:\n{case.expected}")
     parts.append(
         f"Time limit: {problem.time_limit_s:g} s. Memory limit: {problem.memory_limit_mb:g} MB.\n"
         f"Write a complete {name} program that reads the input from standard input and "
-        f"writes the answer to standard output. Answer with one ```{FENCE_TAGS[language][0]} "
+        f"writes the answer to standard output. Answer with one ```{get_language(language).fence_tags[0]} "
         "code block."
     )
     return "\n\n".join(parts)
@@ -102,7 +97,7 @@ def render_prompt(problem: CFProblem, language: str) -> str:
 
 def fenced(program: str, language: str) -> str:
     """A program as the response of an SFT example: one fenced block of the right language."""
-    return f"```{FENCE_TAGS[language][0]}\n{program.rstrip()}\n```"
+    return f"```{get_language(language).fence_tags[0]}\n{program.rstrip()}\n```"
 
 
 def timeout_for(problem: CFProblem, language: str, factors: dict[str, float]) -> float:
