@@ -105,8 +105,8 @@ def test_unknown_language_for_the_data_is_named(artifacts, tmp_path):
 
 
 def test_chat_models_get_the_prompt_prefilled_after_a_fence():
-    from xlt.models import build_tokenizer
     from xlt.generation.text import chat_problem_prompt
+    from xlt.models import build_tokenizer
     from xlt.stages.evaluate import _chat_renderer
 
     tokenizer = build_tokenizer(["def f():\n    return 1\n"] * 5, vocab_size=300)
