@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup toolchains demo sweep report test test-fast test-slow test-gpu smoke-gpu lint format bench doctor setup-gpu clean
+.PHONY: help setup toolchains demo sweep report test test-fast test-slow test-gpu smoke-gpu lint format bench doctor setup-gpu clean mutate
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -44,6 +44,16 @@ test-slow: setup ## Only the slow cases (end to end, multi-process, full benchma
 
 test-gpu: ## GPU-marked tests (on a GPU machine, after `make setup-gpu`)
 	$(VENV)-gpu/bin/python -m pytest -m gpu $(PYTEST_ARGS)
+
+# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml; docs/testing.md).
+# MUTATE selects mutants by name, e.g. MUTATE='xlt.eval.passk*' for one module.
+MUTATE ?=
+MUTATION_MIN ?= 85
+mutate: $(INSTALLED) ## Mutation testing of pass@k, matrix, judge, cache, keys, RL math (~15 min, 2 cores)
+	rm -rf mutants
+	nice -n 10 $(VENV)/bin/mutmut run $(MUTATE) > mutants.log 2>&1 || (tail -40 mutants.log; exit 1)
+	$(VENV)/bin/mutmut results
+	$(PY) scripts/mutation_score.py --min $(MUTATION_MIN)
 
 smoke-gpu: ## One-GPU smoke run with the wheels in .whl/ (scripts/smoke_gpu.sh; docs/training.md)
 	bash scripts/smoke_gpu.sh

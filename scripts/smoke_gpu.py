@@ -132,9 +132,9 @@ def reset_peak() -> None:
 
 
 def run_sft(size, tokenizer, records, out: Path) -> dict[int, float]:
+    from xlt.train.config import SFTConfig
     from xlt.train.data import build_sft_examples
     from xlt.train.engine import ParallelPlan
-    from xlt.train.config import SFTConfig
     from xlt.train.loop import CausalLMTrainer
 
     model = build_model(size, tokenizer)

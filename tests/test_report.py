@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -311,3 +312,71 @@ def test_runs_differing_in_one_hyperparameter_are_two_rows_named_by_it(
     assert float(cells[(post[values[0]], "py")]["delta"]) > 0.3
     assert abs(float(cells[(post[values[1]], "py")]["delta"])) < 0.15
     assert all(cells[(label, "py")]["num_seeds"] == "1" for label in labels)
+
+
+# --- two seeds with different results, and k > 1: expected values by HumanEval's closed form ---
+
+
+def _closed_pass_at_k(n, c, k):
+    """HumanEval's unbiased estimator, 1 - C(n - c, k) / C(n, k), in exact integers."""
+    return 1 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def _counts(seed, stage, language, t):
+    """A hand-made table of passing samples (of NUM_SAMPLES): the two seeds disagree on every
+    problems and RL adds passes only in py."""
+    c = t % 3 + 2 * seed  # seed 0: 0, 1, 2 passes; seed 1: 2, 3, 4
+    if stage == "post_rl" and language == "py":
+        c = min(NUM_SAMPLES, c + 1 + seed)
+    return c
+
+
+def _write_counted_eval(folder, config, stage):
+    results = {}
+    for language in LANGUAGES:
+        records = []
+        for t in range(NUM_TASKS):
+            c = _counts(config["seed"], stage, language, t)
+            statuses = ["ok"] * c + ["wrong_answer"] * (NUM_SAMPLES - c)
+            records.append(
+                ProblemResult(f"P{t}", f"T/{t}", language, [SampleResult("x", s) for s in statuses])
+            )
+        append_results(results_path(folder, language), records)
+        results[language] = records
+    row = row_id_from_config(config, stage)
+    write_row(folder, row.to_dict(), row.label, summarize(results, [1]), benchmark="counted")
+    return folder
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_two_seeds_are_pooled_per_problem_at_pass_at_k(tmp_path, k):
+    sweep = tmp_path / "multirun"
+    sweep.mkdir()
+    for seed in (0, 1):  # each seed has its own pre-RL evaluation (the seed reaches SFT)
+        config = _config("parallel", "py", seed=seed)
+        evals = tmp_path / "artifacts" / f"seed{seed}"
+        pre = _write_counted_eval(evals / "pre", config, "pre_rl")
+        post = _write_counted_eval(evals / "post", config, "post_rl")
+        _write_run(sweep / f"{seed}_seed={seed}", config, pre, post)
+    cells = _cells(report.make_report(sweep, k=k, num_bootstrap=50)["csv"])
+
+    def pooled(stage, language):  # per problem: the mean over seeds; then the mean over problems
+        per_task = [
+            np.mean(
+                [_closed_pass_at_k(NUM_SAMPLES, _counts(s, stage, language, t), k) for s in (0, 1)]
+            )
+            for t in range(NUM_TASKS)
+        ]
+        return float(np.mean(per_task))
+
+    for language in LANGUAGES:
+        pre, post = cells[("SFT parallel", language)], cells[("SFT parallel + GRPO py", language)]
+        assert (pre["num_seeds"], post["num_seeds"]) == ("2", "2")
+        assert float(pre["value"]) == pytest.approx(pooled("pre_rl", language), abs=1e-12)
+        assert float(post["value"]) == pytest.approx(pooled("post_rl", language), abs=1e-12)
+        expected_delta = pooled("post_rl", language) - pooled("pre_rl", language)
+        assert float(post["delta"]) == pytest.approx(expected_delta, abs=1e-12)
+    # The seeds really differ (pooling only seed 0, or either seed alone, gives other numbers).
+    only_seed0 = np.mean([_closed_pass_at_k(NUM_SAMPLES, _counts(0, "pre_rl", "js", t), k)
+                          for t in range(NUM_TASKS)])  # fmt: skip
+    assert abs(only_seed0 - pooled("pre_rl", "js")) > 0.01

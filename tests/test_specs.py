@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 from typing import Any
 
 import pytest
@@ -148,14 +149,34 @@ def test_a_stage_gets_its_spec_and_nothing_else(tmp_path):
     assert not hasattr(ctx.spec, "rl") and not hasattr(ctx.spec, "model")
 
 
-def test_rl_settings_rerun_rl_only(tmp_path, monkeypatch):
-    """One RL setting changed: data, pretraining, the mixture, SFT, the pre-RL evaluation and
-    the base/SFT analyses are reused; RL, its evaluation and its analysis are recomputed."""
-    ran: list[str] = []
+# Configs are frozen, so one composition per override list serves every test (Hydra's
+# compose is most of this file's run time, and `make mutate` reruns it per mutant).
+_composed = functools.cache(compose)
 
-    def recorder(name):
+ALL_STAGES = frozenset({"data", "pretrain", "mixture", "sft", "eval_pre_rl", "rl", "eval_post_rl",
+                        "analysis_base", "analysis_sft", "analysis_rl"})  # fmt: skip
+AFTER_DATA = ALL_STAGES - {"data"}
+AFTER_SFT = frozenset({"sft", "eval_pre_rl", "rl", "eval_post_rl", "analysis_sft", "analysis_rl"})
+RL_AND_AFTER = frozenset({"rl", "eval_post_rl", "analysis_rl"})
+EVALS = frozenset({"eval_pre_rl", "eval_post_rl"})
+ANALYSES = frozenset({"analysis_base", "analysis_sft", "analysis_rl"})
+
+
+@pytest.fixture
+def recorded_study(tmp_path, monkeypatch):
+    """run_study with every stage replaced by a no-op that records which role it ran as;
+    returns run(*overrides) -> the set of roles that ran (not reused from the cache)."""
+    ran: list[str] = []
+    roles = {"pretrain": "base", "sft": "sft", "rl": "rl"}  # an analysed model's stage -> role
+
+    def recorder(module):
         def run(ctx):
-            ran.append(name)
+            if module == "evaluate":
+                ran.append(f"eval_{ctx.spec.row.stage}")
+            elif module == "analyze":
+                ran.append(f"analysis_{roles[ctx.inputs['model'].parent.name]}")  # <stage>/<key>
+            else:
+                ran.append(module)
             (ctx.out / "model").mkdir(exist_ok=True)
 
         return run
@@ -165,15 +186,48 @@ def test_rl_settings_rerun_rl_only(tmp_path, monkeypatch):
     monkeypatch.setattr(xlt.stages.evaluate, "log_to_tracker", lambda *a: None)
     monkeypatch.setattr(xlt.stages.analyze, "log_to_tracker", lambda *a: None)
     pipeline = Pipeline(tmp_path, tracker=None)
-    study.run_study(compose("+experiment=parallel_sft"), pipeline)
-    assert ran == ["data", "pretrain", "mixture", "sft", "evaluate", "rl", "evaluate",
-                   "analyze", "analyze", "analyze"]  # fmt: skip
-    ran.clear()
-    study.run_study(compose("+experiment=parallel_sft", "rl.lr=1e-4"), pipeline)
-    assert ran == ["rl", "evaluate", "analyze"]
-    ran.clear()
-    study.run_study(compose("+experiment=parallel_sft", "execution.workers=1"), pipeline)
-    assert ran == []  # a pool size changes no key
+
+    def run(*overrides):
+        ran.clear()
+        study.run_study(_composed("+experiment=parallel_sft", *overrides), pipeline)
+        assert len(ran) == len(set(ran)), f"a role ran twice: {ran}"
+        return set(ran)
+
+    assert run() == ALL_STAGES  # the first run computes everything
+    return run
+
+
+# One setting of each config group changed from the micro study's: the stages that rerun,
+# worked out from the stage graph (docs/config.md), not from the keys.
+@pytest.mark.parametrize(
+    ("override", "reruns"),
+    [
+        ("data.num_tasks=300", ALL_STAGES),
+        ("data.seed=1", ALL_STAGES),  # the suite, and the seed of pretraining and the mixture
+        ("model.hidden_size=32", AFTER_DATA),  # the micro data is model-free
+        ("pretrain.lr=1e-3", AFTER_DATA),  # everything downstream of the base model
+        ("sft.num_tokens=1000", AFTER_SFT | {"mixture"}),
+        ("sft.lr=5e-4", AFTER_SFT),
+        ("seed=1", AFTER_SFT | {"analysis_base"}),  # data, pretraining and mixture are shared
+        ("rl.lr=1e-4", RL_AND_AFTER),
+        ("rl.source_language=js", RL_AND_AFTER),  # a parallel mixture does not depend on it
+        ("rollout.max_model_len=2048", RL_AND_AFTER | EVALS),  # RL and evaluation generate
+        ("eval.max_new_tokens=48", EVALS),
+        ("execution.timeout_s=5", RL_AND_AFTER | EVALS),  # rewards and evaluation run programs
+        ("analysis.pooling=last", ANALYSES),
+        # speed or storage only: every stage is reused
+        ("execution.workers=1", frozenset()),
+        ("execution.heavy_workers=3", frozenset()),
+        ("execution.cache_dir=/tmp/elsewhere", frozenset()),
+        ("pretrain.save_every=7", frozenset()),
+        ("sft.keep_last=5", frozenset()),
+        ("rl.save_every=3", frozenset()),
+        ("eval.bootstrap_samples=50", frozenset()),
+    ],
+)
+def test_which_stages_rerun_when_one_setting_changes(recorded_study, override, reruns):
+    assert recorded_study(override) == reruns
+    assert recorded_study() == set()  # and going back reuses every stage
 
 
 def test_row_hashes_separate_settings_and_pool_seeds():

@@ -55,15 +55,3 @@ class ScriptedGenerator:
 @pytest.fixture
 def python_executor():
     return run_as_python
-
-
-def _is_engine_ready() -> bool:
-    try:
-        from xlt.execution import execute  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-ENGINE_READY = _is_engine_ready()
-needs_engine = pytest.mark.skipif(not ENGINE_READY, reason="xlt.execution.execute has not landed")

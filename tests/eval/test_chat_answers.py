@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.eval.conftest import needs_engine
 from xlt.data.benchmarks import load_multipl_e
 from xlt.data.records import Problem
 from xlt.eval.scoring import program_for
@@ -106,12 +105,10 @@ def _check(answers: list[Answer], tmp_path: Path) -> None:
     assert not mismatches, mismatches
 
 
-@needs_engine
 def test_interpreted_languages_get_the_expected_verdicts(tmp_path):
     _check([a for a in CORPUS if a.language in FAST], tmp_path)
 
 
-@needs_engine
 @pytest.mark.slow
 def test_compiled_languages_get_the_expected_verdicts(tmp_path):
     _check([a for a in CORPUS if a.language not in FAST], tmp_path)
@@ -120,7 +117,6 @@ def test_compiled_languages_get_the_expected_verdicts(tmp_path):
 # --- issue 14's acceptance on whole benchmarks (scripts/chat_acceptance.py prints the numbers)
 
 
-@needs_engine
 @pytest.mark.parametrize(
     "language",
     ["py", "js"]  # interpreted: all 164 problems in seconds
@@ -132,7 +128,6 @@ def test_humaneval_x_canonical_solutions_score_the_same_as_chat_answers(tmp_path
     assert check_humaneval_x([language], str(tmp_path / "cache"))
 
 
-@needs_engine
 @pytest.mark.parametrize(
     "language",
     [pytest.param(lang, marks=pytest.mark.slow) for lang in CI_LANGUAGES],
@@ -143,7 +138,6 @@ def test_multipl_e_empty_and_default_answers_wrapped_as_chat_never_pass(tmp_path
     assert check_negatives([language], str(tmp_path / "cache"))
 
 
-@needs_engine
 def test_a_sample_of_wrapped_negatives_never_passes(tmp_path):
     """The default suite's share of the check above: 15 problems per interpreted language."""
     from scripts.chat_acceptance import check_negatives

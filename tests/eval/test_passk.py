@@ -75,3 +75,72 @@ def test_paired_bootstrap_sees_consistent_small_gains():
     assert lo == pytest.approx(0.02) and hi == pytest.approx(0.02)
     lo_u, _ = bootstrap_ci(after - 0.5)  # unpaired spread would be wide
     assert lo_u < 0
+
+
+# --- the interval's level: compared with numbers computed outside xlt.eval.passk ----------
+
+
+def _resampled_means(values, num_samples, seed):
+    """The percentile bootstrap's resampled means, drawn as documented: problems with
+    replacement, `num_samples` x `len(values)` indices from `default_rng(seed)`."""
+    values = np.asarray(values, dtype=float)
+    index = np.random.default_rng(seed).integers(0, values.size, size=(num_samples, values.size))
+    return values[index].mean(axis=1)
+
+
+@pytest.mark.parametrize("level", [0.95, 0.9, 0.5])
+def test_bootstrap_interval_is_the_central_percentiles_of_the_resamples(level):
+    values = np.random.default_rng(7).random(37)
+    means = _resampled_means(values, 500, seed=11)
+    tail = (1 - level) / 2
+    expected = np.percentile(means, [100 * tail, 100 * (1 - tail)])
+    assert bootstrap_ci(values, num_samples=500, seed=11, level=level) == pytest.approx(expected)
+    # The default level is 95%.
+    if level == 0.95:
+        assert bootstrap_ci(values, num_samples=500, seed=11) == pytest.approx(expected)
+
+
+def test_paired_interval_resamples_the_differences_together():
+    rng = np.random.default_rng(3)
+    before = rng.random(25)
+    after = before + rng.normal(0.05, 0.1, 25)
+    means = _resampled_means(after - before, 400, seed=5)
+    expected = np.percentile(means, [2.5, 97.5])
+    assert paired_bootstrap_ci(after, before, num_samples=400, seed=5) == pytest.approx(expected)
+
+
+def test_95_percent_interval_width_matches_the_normal_approximation():
+    # 0/1 outcomes with mean 1/2 over 400 problems: the mean's standard error is
+    # sqrt(0.25 / 400) = 0.025, so a 95% interval is about 2 * 1.96 * 0.025 = 0.098 wide
+    # (a 90% one 2 * 1.645 * 0.025 = 0.082); 4000 resamples put the estimate within ~0.004.
+    values = np.tile([0.0, 1.0], 200)
+    low, high = bootstrap_ci(values, num_samples=4000, seed=0)
+    assert high - low == pytest.approx(0.098, abs=0.005)
+    assert (low + high) / 2 == pytest.approx(0.5, abs=0.004)
+    low90, high90 = bootstrap_ci(values, num_samples=4000, seed=0, level=0.9)
+    assert high90 - low90 == pytest.approx(0.082, abs=0.005)
+
+
+def test_defaults_and_empty_inputs():
+    # The report relies on these defaults: 1000 resamples, seed 0, 95%.
+    values = np.random.default_rng(2).random(15)
+    assert bootstrap_ci(values) == bootstrap_ci(values, num_samples=1000, seed=0, level=0.95)
+    assert paired_bootstrap_ci(values, values / 2) == paired_bootstrap_ci(
+        values, values / 2, num_samples=1000, seed=0, level=0.95
+    )
+    assert feasible_ks([]) == []  # no problems: no k is feasible
+    with pytest.raises(ValueError, match=r"^bootstrap of zero problems is undefined$"):
+        bootstrap_ci([])
+    with pytest.raises(ValueError, match=r"^pass@k of zero problems is undefined$"):
+        mean_pass_at_k([], 1)
+    with pytest.raises(ValueError, match="equal shapes"):
+        paired_bootstrap_ci([1.0, 2.0], [1.0])
+
+
+def test_paired_interval_passes_its_level_through():
+    rng = np.random.default_rng(4)
+    before, after = rng.random(30), rng.random(30)
+    means = _resampled_means(after - before, 300, seed=2)
+    expected = np.percentile(means, [5, 95])
+    got = paired_bootstrap_ci(after, before, num_samples=300, seed=2, level=0.9)
+    assert got == pytest.approx(expected)

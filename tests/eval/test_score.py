@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.eval.conftest import needs_engine, run_as_python
+from tests.eval.conftest import run_as_python
 from xlt.data.benchmarks import load_humaneval_x, load_multipl_e
 from xlt.eval import score as score_cli
 from xlt.eval.scoring import program_for
@@ -131,7 +131,6 @@ def test_malformed_line_is_named(tmp_path, capsys):
 # --- with the real execution engine ------------------------------------------------------
 
 
-@needs_engine
 @pytest.mark.parametrize(
     "language",
     # Go builds its test dependencies into the fresh cache first (about a minute): slow tier.
@@ -147,7 +146,6 @@ def test_engine_scores_a_sample_of_humaneval_x(tmp_path, capsys, language):
     assert "pass@1 = 0.0000" in capsys.readouterr().out
 
 
-@needs_engine
 @pytest.mark.slow
 @pytest.mark.parametrize("language", ["cpp", "go", "java", "js", "py", "rs"])
 def test_engine_humaneval_x_acceptance(tmp_path, language):

@@ -56,3 +56,70 @@ def test_io_status_needs_exit_zero_and_matching_output():
     assert io_status(outcome(0, "3"), "3", case, None) == T.OK
     assert io_status(outcome(0, "4"), "4", case, None) == T.WRONG_ANSWER
     assert io_status(outcome(1, "3"), "3", case, None) == T.RUNTIME_ERROR
+
+
+# --- two signals at once: which one decides -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("run", "status"),
+    [
+        # Past the file-size limit, nothing else the run did counts.
+        (outcome(1, stderr="MemoryError", timed_out=True, file_limit=True), T.OUTPUT_LIMIT),
+        # A heap reported exhausted, then the clock ran out: the memory failure came first.
+        (outcome(1, stderr="MemoryError", timed_out=True), T.MEMORY_LIMIT),
+        (outcome(None, stderr="<--- Last few GCs --->", timed_out=True, sig=9), T.MEMORY_LIMIT),
+        # A marker on a run that exited 0 is the program's own text, not an allocation failure.
+        (outcome(0, stderr="MemoryError"), None),
+        (outcome(0, stderr="out of memory", timed_out=True), T.TIMEOUT),
+        (outcome(None, timed_out=True, sig=9), T.TIMEOUT),
+        (outcome(1, stderr="AssertionError"), None),
+    ],
+)
+def test_limit_status_precedence_with_combined_signals(run, status):
+    assert judge.limit_status(run) == status
+
+
+def test_a_memory_marker_printed_by_a_passing_program_is_not_a_memory_failure():
+    # The program printed the word and exited 0: tests mode passes, io mode judges the output.
+    assert judge.tests_status(LANGUAGES["py"], outcome(0, stdout="MemoryError")) == T.OK
+    case = T.Case(stdin="", expected="ok\n")
+    run = outcome(0, "ok", stderr="Cannot allocate memory")
+    assert io_status(run, "ok", case, None) == T.OK
+    assert io_status(outcome(1, "ok", stderr="MemoryError"), "ok", case, None) == T.MEMORY_LIMIT
+    assert io_status(outcome(None, "ok", timed_out=True), "ok", case, None) == T.TIMEOUT
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "tolerance", "match"),
+    [
+        # Near zero the tolerance is absolute: |1e-7 - 0| <= 1e-6 (a relative-only rule fails).
+        ("0.0000001", "0", 1e-6, True),
+        ("-0.0000005", "0.0000005", 1e-6, True),
+        ("0.000002", "0", 1e-6, False),
+        # For large values it is relative to the expected value: 0.5 <= 1e-6 * 1e6.
+        ("1000000.5", "1000000", 1e-6, True),
+        ("1000002", "1000000", 1e-6, False),
+        # Relative to the expected value, not the actual one: |3 - 2| = 1 > 0.4 * 2 (0.4 * 3 = 1.2
+        # would pass it).
+        ("3", "2", 0.4, False),
+        ("2", "3", 0.4, True),  # 1 <= 0.4 * 3
+        # The bound itself passes (all in binary fractions, so exact): |0.75 - 0.5| = 0.25.
+        ("0.75", "0.5", 0.25, True),
+        ("0.5", "0.75", 0.25, True),
+        # Non-finite or non-numeric tokens must match exactly.
+        ("inf", "inf", 1.0, True),
+        ("inf", "1e308", 1.0, False),
+        ("nan", "0", 1e9, False),
+    ],
+)
+def test_float_tolerance_absolute_near_zero_relative_when_large(actual, expected, tolerance, match):
+    assert outputs_match(actual, expected, float_tolerance=tolerance) is match
+
+
+def test_every_token_is_compared_and_io_status_applies_the_tolerance():
+    assert not outputs_match("1 2", "1 3")  # equal first tokens do not settle the rest
+    assert not outputs_match("1 2.5", "1 2.6", float_tolerance=0.01)
+    case = T.Case(stdin="", expected="0.5\n")
+    assert io_status(outcome(0, "0.50001"), "0.50001", case, 1e-3) == T.OK
+    assert io_status(outcome(0, "0.50001"), "0.50001", case, None) == T.WRONG_ANSWER

@@ -1,4 +1,4 @@
-"""The constant task, a tiny model pretrained on it, a stand-in executor, and an RL runner.
+"""The constant task, a tiny model pretrained on it, and an RL runner.
 
 Task ("return a given constant"): `def fK():\n    return` must be completed so that
 `fK() == 7`. The model is pretrained on `return <digit>` with the digit uniform, so it
@@ -7,9 +7,6 @@ starts near 1/10 reward and RL has something to find.
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +14,6 @@ import torch
 
 from xlt.config import ExecutionConfig
 from xlt.data.records import Problem
-from xlt.execution.types import OK, RUNTIME_ERROR, TIMEOUT, Result
 from xlt.generation.config import RolloutConfig
 from xlt.rl.config import RLConfig
 from xlt.rl.rollout import load_value_model
@@ -71,31 +67,6 @@ def pretrain_constant_model(out: Path) -> Path:
         optimizer.step()
     save_model(model, tokenizer, out)
     return out
-
-
-async def _run_python(job, timeout_s: float) -> Result:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", job.program, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        _, err = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        proc.kill()
-        return Result(id=job.id, status=TIMEOUT)
-    status = OK if proc.returncode == 0 else RUNTIME_ERROR
-    return Result(id=job.id, status=status, exit_code=proc.returncode, stderr=err.decode()[-300:],
-                  cases_passed=int(status == OK))  # fmt: skip
-
-
-async def python_only_execute_async(jobs, *, workers=None, cache_dir=None, progress=False):
-    """Stand-in for `xlt.execution.execute_async` (Python `tests` jobs only) until it lands."""
-    limit = asyncio.Semaphore(workers or 2)
-
-    async def one(job):
-        async with limit:
-            return await _run_python(job, job.timeout_s or 10.0)
-
-    return list(await asyncio.gather(*(one(j) for j in jobs)))
 
 
 # Knobs shrunk for speed: 4 prompts x 8 samples, answers of a few tokens; no KL and no

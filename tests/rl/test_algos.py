@@ -13,6 +13,7 @@ from xlt.rl.algos import (
     gae,
     group_advantages,
     kl_k3,
+    last_token_rewards,
     masked_mean,
     policy_loss,
     token_logprobs,
@@ -157,3 +158,84 @@ def test_token_logprobs_and_entropy():
     # temperature 2 halves the logits
     assert close(token_logprobs(logits, tokens, 2.0)[0, 1], 1 - math.log(math.e + 3))
     assert close(entropy_from_logits(logits)[0, 0], math.log(4))
+
+
+# --- PPO's outcome reward sits on the last response token -----------------------------------
+
+
+def test_last_token_rewards_with_answers_several_tokens_long():
+    # Prompt tokens (0), responses of 4, 5 and 0 tokens (1), right padding (0).
+    mask = torch.tensor(
+        [[0, 1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0]], dtype=torch.float32
+    )
+    rewards = last_token_rewards(torch.tensor([1.0, 0.5, 3.0]), mask)
+    expected = torch.zeros(3, 7)
+    expected[0, 4], expected[1, 6] = 1.0, 0.5  # the tokens that ended each episode
+    expected[2, 0] = 3.0  # no response: position 0, which the mask hides from GAE
+    assert torch.equal(rewards, expected)
+
+
+def test_gae_discounts_the_last_token_reward_back_over_a_long_answer():
+    # One 4-token answer, reward 1, values 0: A_t = (gamma * lam)^(3 - t) for t = 0..3
+    # (placed on the first token, only A_0 would be non-zero).
+    mask = torch.tensor([[0.0, 1, 1, 1, 1, 0]])
+    rewards = last_token_rewards(torch.tensor([1.0]), mask)
+    adv, returns = gae(rewards, torch.zeros(1, 6), mask, gamma=0.5, lam=1.0)
+    assert close(adv, [[0.0, 0.125, 0.25, 0.5, 1.0, 0.0]])
+    assert close(returns, adv)
+
+
+# --- the KL penalty pulls the policy toward the reference -----------------------------------
+
+
+def test_a_step_on_the_kl_penalty_moves_log_probs_toward_the_reference():
+    # d k3 / d logp = 1 - exp(ref - logp): negative where the policy is below the reference,
+    # so gradient descent raises logp there and lowers it where the policy is above.
+    logp = torch.tensor([[-2.0, -0.5, -1.0]], requires_grad=True)
+    ref = torch.tensor([[-1.0, -1.5, -1.0]])
+    masked_mean(kl_k3(logp, ref), torch.ones(1, 3)).backward()
+    expected_grad = (1 - torch.exp(ref - logp.detach())) / 3
+    assert close(logp.grad, expected_grad)
+    stepped = logp.detach() - 0.1 * logp.grad
+    assert (stepped - ref).abs()[0, :2].lt((logp.detach() - ref).abs()[0, :2]).all()
+    assert logp.grad[0, 2] == 0  # already equal: no pull
+
+
+# --- edges the mutation run found untested (docs/testing.md) ---------------------------------
+
+
+def test_value_loss_takes_the_unclipped_error_when_it_is_larger():
+    # Token 0: V = 3 moved past old 0 by more than the clip (1): clipped V = 1, errors 9 vs 1,
+    # the larger (unclipped) one counts. Token 1: V = old = 1, nothing clipped, error 9 both
+    # ways, and an equal clipped error is not a clip. Loss = 0.5 * (9 + 9) / 2.
+    values = torch.tensor([[3.0, 1.0]])
+    loss, metrics = value_loss(
+        values, torch.tensor([[0.0, 1.0]]), torch.tensor([[0.0, 4.0]]), torch.ones(1, 2), clip=1.0
+    )
+    assert close(loss, 4.5) and close(metrics["clip_frac"], 0.0)
+
+
+def test_masked_mean_of_one_token_is_that_token():
+    assert close(masked_mean(torch.tensor([[5.0, 7.0]]), torch.tensor([[0, 1]])), 7.0)
+
+
+def test_group_advantages_for_pairs_and_singletons():
+    # Pairs: mean 0.5, unbiased std sqrt(0.5), so +-0.5 / sqrt(0.5) = +-sqrt(0.5).
+    adv = group_advantages(torch.tensor([1.0, 0.0, 0.0, 0.0]), 2)
+    assert close(adv, [math.sqrt(0.5), -math.sqrt(0.5), 0.0, 0.0])
+    # A group of one has no spread to scale by: its advantage is 0, not nan.
+    assert close(group_advantages(torch.tensor([1.0, 0.0]), 1), [0.0, 0.0])
+    # eps is added to the std: with eps = 1 the pair's advantages are 0.5 / (sqrt(0.5) + 1).
+    adv = group_advantages(torch.tensor([1.0, 0.0]), 2, eps=1.0)
+    assert close(adv, [0.5 / (math.sqrt(0.5) + 1), -0.5 / (math.sqrt(0.5) + 1)])
+
+
+def test_whiten_adds_eps_to_the_variance():
+    x, mask = torch.tensor([[1.0, 3.0]]), torch.ones(1, 2)
+    assert close(whiten(x, mask, eps=3.0), [[-0.5, 0.5]])  # (x - 2) / sqrt(1 + 3)
+
+
+def test_gae_on_one_token_responses():
+    adv, ret = gae(torch.tensor([[1.0], [0.0]]), torch.tensor([[0.25], [0.5]]),
+                   torch.ones(2, 1), gamma=0.9, lam=0.9)  # fmt: skip
+    assert close(adv, [[0.75], [-0.5]]) and close(ret, [[1.0], [0.0]])

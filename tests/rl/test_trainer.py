@@ -6,6 +6,7 @@ validation tests run by default.
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import replace
 
@@ -215,3 +216,97 @@ def test_the_rl_stage_reads_its_configs_directly_and_exports(pretrained_dir, tmp
     assert not (tmp_path / "out" / "checkpoints").exists()
     [record] = read_jsonl_log(tmp_path / "metrics.jsonl")
     assert record["metrics"]["rl/kl"] >= 0 and record["metrics"]["rl/dropped_long_prompts"] == 0
+
+
+# --- advantages as the trainer builds them, and the sign of its KL penalty ------------------
+
+
+def _batch(rewards_B, mask_BL):
+    from xlt.rl.rollout import Batch
+
+    ids_BL = torch.zeros(mask_BL.shape, dtype=torch.long)
+    return Batch(ids_BL, torch.ones_like(ids_BL), mask_BL, torch.zeros(mask_BL.shape), rewards_B)
+
+
+def _trainer_advantages(rl, rewards_B, mask_BL, values_BL=None):
+    """RLTrainer._advantages reads only `self.rl`: called without models or engines."""
+    from types import SimpleNamespace
+
+    from xlt.rl.trainer import RLTrainer
+
+    scored = {} if values_BL is None else {"old_values_BL": values_BL}
+    return RLTrainer._advantages(SimpleNamespace(rl=rl), _batch(rewards_B, mask_BL), scored)
+
+
+@pytest.mark.parametrize("filtered", [False, True])
+def test_grpo_advantages_and_the_zero_std_group_filter(filtered):
+    # Two groups of 8: the first all passed (no signal), the second 2 of 8 passed.
+    rewards = torch.tensor([1.0] * 8 + [1.0, 1.0] + [0.0] * 6)
+    mask = torch.tensor([[0, 1, 1, 0]] * 16, dtype=torch.float32)
+    rl = replace(BASE, filter_zero_std_groups=filtered)
+    adv, returns, loss_mask, metrics = _trainer_advantages(rl, rewards, mask)
+    assert returns is None and metrics["rl/frac_zero_std_groups"] == 0.5
+    # Second group by hand: mean 1/4, unbiased std sqrt((2 * 9/16 + 6 * 1/16) / 7) = sqrt(3/14).
+    std = math.sqrt(3 / 14)
+    expected = torch.tensor([0.0] * 8 + [0.75 / std] * 2 + [-0.25 / std] * 6)[:, None] * mask
+    assert torch.allclose(adv, expected, atol=1e-5)
+    kept = torch.tensor([0.0 if filtered else 1.0] * 8 + [1.0] * 8)[:, None]
+    assert torch.equal(loss_mask, mask * kept)
+
+
+def test_ppo_advantages_put_the_reward_on_the_last_of_several_answer_tokens():
+    # gamma = lam = 1 and values 0: every response token's advantage is its sequence's reward
+    # (a reward on the first token would leave the later ones at 0), then whitened over the
+    # response tokens (population std).
+    rl = replace(BASE, algorithm="ppo", gamma=1.0, gae_lambda=1.0)
+    lengths = [1, 2, 3, 4, 5, 3, 2, 5]
+    mask = torch.zeros(8, 7)
+    for row, length in enumerate(lengths):
+        mask[row, 1 : 1 + length] = 1  # one prompt token, then the answer, then padding
+    rewards = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+    adv, returns, loss_mask, _ = _trainer_advantages(rl, rewards, mask, torch.zeros(8, 7))
+    assert torch.equal(returns, rewards[:, None] * mask)
+    tokens = [float(r) for r, n in zip(rewards, lengths, strict=True) for _ in range(n)]
+    mean = sum(tokens) / len(tokens)
+    std = math.sqrt(sum((x - mean) ** 2 for x in tokens) / len(tokens))
+    expected = (rewards[:, None] - mean) / std * mask
+    assert torch.allclose(adv, expected, atol=1e-4)
+    assert torch.equal(loss_mask, mask)
+
+
+def test_an_update_with_only_the_kl_term_moves_the_policy_toward_the_reference(
+    pretrained_dir, tmp_path
+):
+    from xlt.rl import algos
+
+    # Equal rewards in every group: zero advantages, so the KL penalty is the only gradient.
+    # A small learning rate: Adam moves every weight by about lr, so a large one overshoots
+    # the reference on a model this small and the direction is no longer visible.
+    rl = replace(BASE, kl_coef=1.0, steps=1, lr=1e-4)
+    trainer = make_trainer(pretrained_dir, tmp_path, rl)
+    torch.manual_seed(0)
+    with torch.no_grad():  # a reference the policy is measurably far from
+        for param in trainer.reference_model.parameters():
+            param.add_(0.005 * torch.randn_like(param))
+    trainer.setup()
+    try:
+        generator = torch.Generator().manual_seed(0)
+        vocab = trainer.policy.config.vocab_size
+        mask = torch.zeros(32, 8)
+        mask[:, 3:] = 1  # 3 prompt tokens, 5 response tokens
+        batch = _batch(torch.zeros(32), mask)
+        batch.input_ids_BL = torch.randint(0, vocab, (32, 8), generator=generator)
+
+        def kl():
+            scored = trainer._score_rollout(batch)
+            return float(
+                algos.masked_mean(algos.kl_k3(scored["old_logp_BL"], scored["ref_logp_BL"]), mask)
+            )
+
+        before = kl()
+        trainer._update(batch)
+        after = kl()
+    finally:
+        trainer.cleanup()
+    print(f"KL(policy || reference) on the batch: {before:.4f} -> {after:.4f}")
+    assert before > 0.1 and after < 0.5 * before

@@ -13,6 +13,7 @@ import pytest
 
 from xlt.data.codeforces.build import BuildParams, build
 from xlt.data.codeforces.load import TableSource
+from xlt.execution import execute
 from xlt.paths import BENCHMARKS_DIR
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "codeforces"
@@ -42,14 +43,11 @@ def run_jobs(tmp_path_factory):
     missing = [tool for tool in ("python3", "node", "ruby") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"toolchains missing for the verification tests: {missing}")
-    execution = pytest.importorskip("xlt.execution", reason="execution engine not importable")
-    if not hasattr(execution, "execute"):
-        pytest.skip("xlt.execution.execute has not landed yet")
 
     cache_dir = tmp_path_factory.mktemp("exec_cache")
 
     def run(jobs):
-        return execution.execute(jobs, cache_dir=cache_dir, progress=False)
+        return execute(jobs, cache_dir=cache_dir, progress=False)
 
     return run
 
