@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.train.test_loop import LAUNCHER_VARS, read_losses
+from tests.launch_env import fresh_process_env
+from tests.train.test_loop import read_losses
 from xlt.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -17,8 +18,7 @@ TORCHRUN = shutil.which("torchrun", path=os.path.dirname(sys.executable))
 
 
 def _torchrun(out, *args):
-    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARS}
-    env["PYTHONPATH"] = str(REPO_ROOT)
+    env = fresh_process_env(PYTHONPATH=str(REPO_ROOT))
     with socket.socket() as sock:  # a free port: another test run may hold torchrun's default
         sock.bind(("127.0.0.1", 0))
         port = str(sock.getsockname()[1])
