@@ -33,12 +33,20 @@ def _config(mixture, source, seed=0, algorithm="grpo"):
 
 def _write_eval(folder, config, stage, skill, rng):
     """An evaluation folder whose problem t in language L has c ~ Binomial(n, skill[L])."""
+    return _write_results(
+        folder, config, stage, lambda language, t: int(rng.binomial(NUM_SAMPLES, skill[language]))
+    )
+
+
+def _write_results(folder, config, stage, passes, *, lua_lacks=3, benchmark="synthetic"):
+    """An evaluation folder where problem t in language L has `passes(L, t)` passing samples
+    of NUM_SAMPLES (lua lacks its last `lua_lacks` problems)."""
     results = {}
     for language in LANGUAGES:
-        tasks = range(NUM_TASKS - (3 if language == "lua" else 0))  # lua lacks 3 tasks
+        tasks = range(NUM_TASKS - (lua_lacks if language == "lua" else 0))
         records = []
         for t in tasks:
-            c = int(rng.binomial(NUM_SAMPLES, skill[language]))
+            c = passes(language, t)
             statuses = ["ok"] * c + ["wrong_answer"] * (NUM_SAMPLES - c)
             records.append(
                 ProblemResult(f"P{t}", f"T/{t}", language, [SampleResult("x", s) for s in statuses])
@@ -46,7 +54,7 @@ def _write_eval(folder, config, stage, skill, rng):
         append_results(results_path(folder, language), records)
         results[language] = records
     row = row_id_from_config(config, stage)
-    write_row(folder, row.to_dict(), row.label, summarize(results, [1]), benchmark="synthetic")
+    write_row(folder, row.to_dict(), row.label, summarize(results, [1]), benchmark=benchmark)
     return folder
 
 
@@ -332,20 +340,10 @@ def _counts(seed, stage, language, t):
 
 
 def _write_counted_eval(folder, config, stage):
-    results = {}
-    for language in LANGUAGES:
-        records = []
-        for t in range(NUM_TASKS):
-            c = _counts(config["seed"], stage, language, t)
-            statuses = ["ok"] * c + ["wrong_answer"] * (NUM_SAMPLES - c)
-            records.append(
-                ProblemResult(f"P{t}", f"T/{t}", language, [SampleResult("x", s) for s in statuses])
-            )
-        append_results(results_path(folder, language), records)
-        results[language] = records
-    row = row_id_from_config(config, stage)
-    write_row(folder, row.to_dict(), row.label, summarize(results, [1]), benchmark="counted")
-    return folder
+    def passes(language, t):
+        return _counts(config["seed"], stage, language, t)
+
+    return _write_results(folder, config, stage, passes, lua_lacks=0, benchmark="counted")
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
