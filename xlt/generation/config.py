@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xlt.checks import check_choice
+
 ROLLOUT_BACKENDS = ("hf", "vllm")
 
 
@@ -22,10 +24,7 @@ class RolloutConfig:
     max_model_len: int = 4096
 
     def __post_init__(self) -> None:
-        if self.backend not in ROLLOUT_BACKENDS:
-            raise ValueError(
-                f"rollout.backend={self.backend!r} is not one of {list(ROLLOUT_BACKENDS)}"
-            )
+        check_choice(self.backend, ROLLOUT_BACKENDS, "rollout.backend")
         if self.batch_size < 1 or self.max_model_len < 2:
             raise ValueError(
                 f"rollout.batch_size={self.batch_size} must be >= 1 and "
