@@ -9,6 +9,7 @@ computed from the model's output at position i - 1. Prompt and padding positions
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,16 @@ def step_problem_indices(
         random.Random(f"{seed}/{epoch}").shuffle(order)
         indices.append(order[offset])
     return indices
+
+
+def prompt_seed(seed: int, step: int, position: int) -> int:
+    """The sampling seed of the prompt at `position` in RL step `step`, in [0, 2^62).
+
+    A hash of (seed, step, position), not of the rank that samples the prompt: one rank and
+    N ranks draw the same samples for it (xlt.rl.ranks).
+    """
+    digest = hashlib.blake2b(f"{seed}/{step}/{position}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest) >> 2
 
 
 def prompt_of(problem: Problem, tokenizer, chat: bool) -> str:
