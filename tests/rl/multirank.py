@@ -31,9 +31,10 @@ from xlt.execution.config import ExecutionConfig  # noqa: E402
 from xlt.tracking import JsonlTracker, NullTracker  # noqa: E402
 from xlt.train.engine import rank  # noqa: E402
 
-# 3 steps of 4 prompts x 8 samples, 2 optimizer steps each (so ratios move off 1 and clip):
-# on 2 ranks each update's 2 prompts are split 1 + 1. GRPO keeps a KL reference (its
-# metric and loss term are reduced too); PPO has none, as in the micro defaults' spirit.
+# 3 steps of 4 prompts x 8 samples, 2 optimizer steps each (so ratios move off 1): on 2
+# ranks each update's 2 prompts are split 1 + 1. Micro-batches of 4 rows: one rank
+# accumulates 4 per update, each of two ranks 2, so gradients are summed in another order.
+# GRPO keeps a KL reference (its loss term and metric go through the reduction too).
 SETTINGS = {
     "grpo": replace(BASE, algorithm="grpo", steps=3, kl_coef=0.05, micro_batch_size=4),
     "ppo": replace(BASE, algorithm="ppo", steps=3, kl_coef=0.0, micro_batch_size=4),
