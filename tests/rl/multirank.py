@@ -34,10 +34,14 @@ from xlt.train.engine import rank  # noqa: E402
 # 3 steps of 4 prompts x 8 samples, 2 optimizer steps each (so ratios move off 1): on 2
 # ranks each update's 2 prompts are split 1 + 1. Micro-batches of 4 rows: one rank
 # accumulates 4 per update, each of two ranks 2, so gradients are summed in another order.
-# GRPO keeps a KL reference (its loss term and metric go through the reduction too).
+# Temperature 2: at 1 the pretrained model always answers in 2 tokens (digit, EOS), and
+# ranks holding equal token counts would hide a mean of per-rank token means; at 2 about
+# one answer in 8 runs on. GRPO keeps a KL reference (its loss term and metric are reduced
+# too).
+COMMON = dict(steps=3, micro_batch_size=4, temperature=2.0)
 SETTINGS = {
-    "grpo": replace(BASE, algorithm="grpo", steps=3, kl_coef=0.05, micro_batch_size=4),
-    "ppo": replace(BASE, algorithm="ppo", steps=3, kl_coef=0.0, micro_batch_size=4),
+    "grpo": replace(BASE, algorithm="grpo", kl_coef=0.05, **COMMON),
+    "ppo": replace(BASE, algorithm="ppo", kl_coef=0.0, **COMMON),
 }
 
 

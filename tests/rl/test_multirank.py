@@ -1,25 +1,29 @@
 """Two ranks equal one rank: GRPO and PPO under `torchrun --nproc_per_node 2`, ZeRO-0 (the CPU
 micro plan), against the same settings on one rank (tests/rl/multirank.py runs both).
 
-The one-rank run is the reference. Same global batch: 4 prompts x 8 samples per step, 2
-optimizer steps per rollout, micro-batches of 4. One rank accumulates 4 micro-batches per
+The one-rank run is the reference. Same global batch: 4 prompts x 8 samples per step, 3
+steps of 2 optimizer steps, micro-batches of 4. One rank accumulates 4 micro-batches per
 update, two ranks 2 each and then all-reduce, so gradients are summed in another order:
 the runs agree up to float32 rounding, not bitwise.
 
-Tolerances (measured on this 2-core machine: the largest difference over 3 steps of both
-algorithms, in brackets):
+Tolerances, with the largest difference measured on this 2-core machine in brackets:
 - samples: equal token ids for every (step, prompt). Seeds are per prompt and the policies
   differ by rounding only, so a different token would need a uniform draw within ~1e-7 of a
   boundary of the sampling distribution.
 - metrics (`time/*` aside): |two - one| <= 1e-6 + 1e-5 |one|. They are sums of a few hundred
-  O(1) float32 terms (unit roundoff 6e-8) after updates that differ by rounding [grad_norm
-  2.6e-6 at 2.0; policy_loss 1.9e-7: its terms are O(1) and cancel to ~1e-2, so the
-  absolute bound is the meaningful one; rollout_logp_abs_diff ~3e-7 is itself rounding].
+  O(1) float32 terms (unit roundoff 6e-8) after updates that differ by rounding [GRPO
+  1.7e-7 (rl/entropy, 2.7), PPO 1.8e-7 (rl/grad_norm, 0.48); rl/policy_loss 5e-8, i.e.
+  1.3e-5 relative: its O(1) terms cancel to ~1e-2, so the absolute bound is the one that
+  speaks; rl/rollout_logp_abs_diff, ~2e-7, is rounding itself].
 - parameters after the run: max |two - one| <= 1e-5, 1% of one AdamW step (lr 1e-3)
-  [GRPO 1.0e-7; PPO 2.0e-6, in rarely seen embedding rows, where Adam divides the rounding
-  of tiny gradients by their tiny running RMS]. The runs move parameters by up to 6e-3.
-A bug in the split shows up far above these: per-rank whitening, seeds that depend on the
-rank or a mis-scaled gradient change the updates by O(lr) (see the report in docs/rl.md).
+  [GRPO 7.8e-7, PPO 1.2e-7; Adam divides the rounding of a tiny gradient by its tiny
+  running RMS, so a parameter can differ by more than its gradient's rounding]. The runs
+  move parameters by up to 6e-3.
+Splitting the step wrongly lands far above these; each of these, made by hand, failed here:
+per-rank PPO whitening (parameters 2.8e-3 apart), the rank in the sampling seed (different
+samples), a gradient scale without the rank count (grad_norm halved), contiguous prompt
+slices per rank (different updates), per-rank token means in the metrics (policy_loss
+1.6e-4 apart), per-rank reward std.
 """
 
 from __future__ import annotations
@@ -69,6 +73,12 @@ def _rank_records(folder, num_ranks):
     return [json.loads((folder / f"rank{r}.json").read_text()) for r in range(num_ranks)]
 
 
+def _tokens(record, step: str, update: int) -> int:
+    """Response tokens of a rank's prompt for `update` (its prompts are in update order)."""
+    groups = list(record["samples"][step].values())  # one prompt per update on each rank
+    return sum(len(ids) for ids in groups[update])
+
+
 @pytest.mark.parametrize("algorithm", ["grpo", "ppo"])
 def test_two_ranks_sample_the_same_completions_as_one(runs, algorithm):
     [one] = _rank_records(runs[1] / algorithm, 1)
@@ -78,6 +88,10 @@ def test_two_ranks_sample_the_same_completions_as_one(runs, algorithm):
         mine, theirs = rank0["samples"][step], rank1["samples"][step]
         assert len(mine) == len(theirs) == 2 and not mine.keys() & theirs.keys()  # a real split
         assert {**mine, **theirs} == expected, f"step {step}: the samples differ"
+    # not vacuous: the ranks held different numbers of response tokens in some update, so a
+    # mean of per-rank token means would differ from the token mean over both
+    assert any(_tokens(rank0, step, update) != _tokens(rank1, step, update)
+               for step in one["samples"] for update in (0, 1))  # fmt: skip
     # each rank's reward pool gets its share of the cores (execution.workers=0 in the runs)
     assert one["reward_workers"] == os.cpu_count()
     assert rank0["reward_workers"] == rank1["reward_workers"] == max(1, os.cpu_count() // 2)

@@ -1,6 +1,6 @@
 """What each rank of a multi-rank RL job samples, and the sums that make its numbers global.
 
-N ranks reproduce a one-rank run up to float32 reduction order (tests/rl/test_ranks.py)
+N ranks reproduce a one-rank run up to float32 reduction order (tests/rl/test_multirank.py)
 because nothing a rank computes depends on how the step was split:
 - every update trains on the same prompts on any number of ranks (`rank_positions`);
 - a prompt's samples are seeded by its position in the step, not by the rank that draws
