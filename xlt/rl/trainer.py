@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import time
 from dataclasses import replace
@@ -50,6 +49,7 @@ from xlt.rl.rollout import (
     prompt_of,
     prompt_seed,
     reward_code,
+    rollout_metrics,
     step_problem_indices,
     stops_of,
     value_forward,
@@ -331,7 +331,7 @@ class RLTrainer:
         """Score the rollout with the models as they sampled, compute advantages, then take
         `updates_per_step` optimizer steps."""
         scored = self._score_rollout(batch)
-        metrics = _rollout_metrics(batch, scored)
+        metrics = rollout_metrics(batch, scored)
         adv_BL, returns_BL, loss_mask_BL, adv_metrics = self._advantages(batch, scored)
         metrics.update(adv_metrics)
         metrics.update(self._optimise(batch, scored, adv_BL, returns_BL, loss_mask_BL))
@@ -486,32 +486,6 @@ def _gathered(module, zero3: bool):
 
     with deepspeed.zero.GatheredParameters(list(module.parameters()), modifier_rank=None):
         yield
-
-
-def _rollout_metrics(batch: Batch, scored: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Means and the (sample) std of the rewards over all ranks' samples, token means over
-    all ranks' response tokens."""
-    mask_BL, old_logp_BL, rewards_B = batch.response_mask_BL, scored["old_logp_BL"], batch.rewards_B
-    local = {
-        "samples": batch.num_sequences, "rewards": rewards_B.sum(),
-        "rewards_sq": (rewards_B.double() ** 2).sum(), "tokens": mask_BL.sum(),
-        "logp_abs_diff": ((old_logp_BL - batch.rollout_logp_BL).abs() * mask_BL).sum(),
-    }  # fmt: skip
-    if "ref_logp_BL" in scored:
-        local["kl"] = (algos.kl_k3(old_logp_BL, scored["ref_logp_BL"]) * mask_BL).sum()
-    sums = sum_values_over_ranks(local)
-    samples, tokens = sums["samples"], max(sums["tokens"], 1.0)
-    mean = sums["rewards"] / samples
-    squares = max(sums["rewards_sq"] - samples * mean**2, 0.0)  # >= 0 up to rounding
-    metrics = {
-        "rl/reward_mean": mean,
-        "rl/reward_std": math.sqrt(squares / (samples - 1)) if samples > 1 else 0.0,
-        "rl/response_len": sums["tokens"] / samples,
-        "rl/rollout_logp_abs_diff": sums["logp_abs_diff"] / tokens,
-    }
-    if "kl" in sums:
-        metrics["rl/kl"] = sums["kl"] / tokens
-    return metrics
 
 
 def _mean(values) -> float:
