@@ -47,7 +47,7 @@ def test_the_study_experiments_exist():
         "transfer_sweep",
     }
     assert expected <= set(EXPERIMENTS)
-    assert set(SCALES) == {"micro", "paper"}
+    assert set(SCALES) == {"micro", "rehearsal", "paper"}
 
 
 @pytest.mark.parametrize("scale", SCALES)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -40,6 +41,7 @@ from filelock import FileLock
 
 from xlt.spec import digest, key_dict
 
+log = logging.getLogger(__name__)
 DONE = "DONE"
 CLAIM = "CLAIM"  # which multi-process launch is producing a collective stage
 KEY_LENGTH = 16
@@ -138,6 +140,8 @@ class Pipeline:
                         if claim:
                             (folder / CLAIM).unlink(missing_ok=True)
         artifact = Artifact(stage, key, folder, reused=reused)
+        # on every rank: the ranks of a launch must agree on what they used
+        log.info("%s: %s %s", label or stage, "reused" if reused else "produced", folder)
         self.used.append(
             {
                 "label": label or stage,

@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import hydra
@@ -43,8 +43,12 @@ from xlt.config import (
     XltConfig,
 )
 from xlt.eval.rows import ROWS_FILE
+from xlt.launch import format_launch_time, rank_suffix
+from xlt.paths import BENCHMARKS_DIR
 from xlt.pipeline import Pipeline
+from xlt.rehearsal import prepare as prepare_rehearsal
 from xlt.report import log_report, make_report
+from xlt.stages.evaluate import preflight as eval_preflight
 from xlt.stages.rl import preflight as rl_preflight
 from xlt.study import row_ids, run_study
 from xlt.tracking import NullTracker, make_tracker
@@ -74,11 +78,30 @@ def register_group_bases() -> None:
     """Store each group's base node (`_target_` plus the dataclass defaults) for Hydra."""
     store = ConfigStore.instance()
     for (group, name), cls in GROUP_BASES.items():
-        node = {"_target_": f"{cls.__module__}.{cls.__qualname__}", **asdict(cls())}
+        node = {"_target_": f"{cls.__module__}.{cls.__qualname__}", **field_defaults(cls)}
         store.store(group=group, name=name, node=node)
 
 
+def field_defaults(cls) -> dict:
+    """A dataclass's defaults, read without constructing it: its checks may depend on the
+    launch (batch sizes against the number of ranks) and belong to the composed config."""
+    defaults = {}
+    for item in fields(cls):
+        if item.default_factory is not MISSING:
+            defaults[item.name] = item.default_factory()
+        elif item.default is not MISSING:
+            defaults[item.name] = item.default
+    return defaults
+
+
 register_group_bases()  # before @hydra.main or any compose() reads conf/
+# `${benchmarks_dir:multipl-e-humaneval}`: a folder of the shared benchmark files (XLT_BENCHMARKS)
+OmegaConf.register_new_resolver(
+    "benchmarks_dir", lambda sub="": str(BENCHMARKS_DIR / sub), replace=True
+)
+# One run folder for all ranks of a launch, one log file per rank (xlt.launch)
+OmegaConf.register_new_resolver("launch_time", format_launch_time, replace=True)
+OmegaConf.register_new_resolver("rank_suffix", rank_suffix, replace=True)
 
 
 def build_config(dict_cfg: DictConfig) -> XltConfig:
@@ -110,6 +133,7 @@ def main(dict_cfg: DictConfig) -> None:
     try:
         cfg = build_config(dict_cfg)
         rows = row_ids(cfg)  # also checks the settings the stage specs need
+        eval_preflight(cfg.eval)  # a Hub benchmark's pinned revision, before any training
         if cfg.rl.algorithm != "none":
             rl_preflight(cfg)  # the source language's toolchain, before any training
     except ValueError as error:
@@ -132,6 +156,8 @@ def main(dict_cfg: DictConfig) -> None:
     )
     started = time.perf_counter()
     try:
+        if cfg.scale == "rehearsal":  # its local model and data (every rank; one builds)
+            prepare_rehearsal(Path(cfg.artifacts_dir) / "rehearsal")
         artifacts = run_study(cfg, pipeline)
         if rank == 0:
             summary = {role: str(art.path) for role, art in artifacts.items()}

@@ -12,6 +12,8 @@ Metrics go to `ctx.tracker` every step (`rl/*`, `exec/<lang>/<status>_frac`, `ti
 
 from __future__ import annotations
 
+import logging
+
 import json
 import shutil
 from dataclasses import dataclass
@@ -27,6 +29,10 @@ from xlt.rl.rollout import load_value_model
 from xlt.rl.trainer import RLTrainer
 from xlt.train.config import ParallelPlan
 from xlt.train.engine import rank
+
+log = logging.getLogger(__name__)
+# Reduced over ranks by the trainer, so every rank logs the same values each step.
+LOGGED_ON_EVERY_RANK = ("rl/reward_mean", "rl/policy_loss", "rl/entropy", "rl/grad_norm")
 
 
 def preflight(cfg) -> None:
@@ -124,7 +130,9 @@ def run(ctx: StageContext) -> None:
     )  # fmt: skip
     try:
         trainer.setup()
-        trainer.train()
+        for step, metrics in enumerate(trainer.train(), start=1):
+            # every rank logs the all-reduced metrics: the ranks of a launch must agree
+            log.info("rl step %d: %s", step, {k: round(metrics[k], 6) for k in LOGGED_ON_EVERY_RANK})
         save_model(trainer.engine, tokenizer, ctx.out / "model")
     finally:
         trainer.cleanup()
