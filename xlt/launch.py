@@ -52,6 +52,6 @@ def format_launch_time(pattern: str) -> str:
 
 
 def rank_suffix() -> str:
-    """"" for rank 0 (and launcher-less runs), ".rank<N>" for the others."""
+    """ "" for rank 0 (and launcher-less runs), ".rank<N>" for the others."""
     rank = int(os.environ.get("RANK", "0"))
     return f".rank{rank}" if rank else ""

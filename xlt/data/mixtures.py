@@ -30,7 +30,6 @@ Everything streams (generators over the pool), so a paper-scale pool need not fi
 from __future__ import annotations
 
 import logging
-
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import groupby

@@ -12,9 +12,8 @@ Metrics go to `ctx.tracker` every step (`rl/*`, `exec/<lang>/<status>_frac`, `ti
 
 from __future__ import annotations
 
-import logging
-
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +131,9 @@ def run(ctx: StageContext) -> None:
         trainer.setup()
         for step, metrics in enumerate(trainer.train(), start=1):
             # every rank logs the all-reduced metrics: the ranks of a launch must agree
-            log.info("rl step %d: %s", step, {k: round(metrics[k], 6) for k in LOGGED_ON_EVERY_RANK})
+            log.info(
+                "rl step %d: %s", step, {k: round(metrics[k], 6) for k in LOGGED_ON_EVERY_RANK}
+            )
         save_model(trainer.engine, tokenizer, ctx.out / "model")
     finally:
         trainer.cleanup()
