@@ -110,3 +110,13 @@ def test_entries_of_an_earlier_run_stay_readable(tmp_path):
     path.write_text('{"id": "old", "status": "ok", "exit_code": 0}', encoding="utf-8")
     hit = ResultCache(tmp_path).get(key, "new")
     assert (hit.id, hit.status, hit.extra) == ("new", T.OK, {"cached": True})
+
+
+def test_an_engine_failure_is_not_stored_as_the_programs_verdict(tmp_path):
+    # The pool turns an exception inside the engine into a runtime_error marked internal:
+    # it describes the engine, not the program, and must not be served for it again.
+    cache = ResultCache(tmp_path)
+    key = cache_key(IO_JOB, LIMITS)
+    cache.put(key, T.Result("a", T.RUNTIME_ERROR, stderr="xlt internal error: boom",
+                            extra={"internal_error": True}))  # fmt: skip
+    assert cache.get(key, "a") is None

@@ -29,45 +29,75 @@ _RESULT_FIELDS = ("id", "status", "exit_code", "stdout", "stderr", "compile_s", 
                   "cases_passed", "cases_total")  # fmt: skip
 
 
+_FIELDS = {"id", "language", "program", "mode", "cases", "timeout_s", "float_tolerance"}
+
+
+def _reject_constant(name: str) -> None:
+    # Python's json accepts NaN and Infinity; JSON does not, and no field may hold them.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _cases(value: object) -> tuple[T.Case, ...] | str:
+    """The `cases` of a record, or the reason they are malformed (types are checked later)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        return f"cases must be a list, got {type(value).__name__}"
+    cases = []
+    for index, case in enumerate(value):
+        if not isinstance(case, dict) or set(case) != {"stdin", "expected"}:
+            return f'cases[{index}] must be an object with exactly "stdin" and "expected"'
+        cases.append(T.Case(stdin=case["stdin"], expected=case["expected"]))
+    return tuple(cases)
+
+
 def parse_job(line: str, number: int) -> T.Job | str:
-    """A Job, or the reason the line is not one."""
+    """A Job, or the reason the line is not one. Values are taken as they are (no str()):
+    `xlt.execution.validate.invalid_reason` checks their types when the job is run."""
     try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
+        record = json.loads(line, parse_constant=_reject_constant)
+    except ValueError as error:
         return f"line {number}: not JSON ({error})"
     if not isinstance(record, dict):
         return f"line {number}: expected a JSON object"
-    unknown = set(record) - {
-        "id",
-        "language",
-        "program",
-        "mode",
-        "cases",
-        "timeout_s",
-        "float_tolerance",
-    }
+    unknown = set(record) - _FIELDS
     if unknown:
         return f"line {number}: unknown fields {sorted(unknown)}"
-    try:
-        cases = tuple(
-            T.Case(stdin=c["stdin"], expected=c["expected"]) for c in record.get("cases") or ()
-        )
-        return T.Job(
-            language=str(record["language"]),
-            program=str(record["program"]),
-            mode=record.get("mode", "tests"),
-            cases=cases,
-            timeout_s=record.get("timeout_s"),
-            id=str(record.get("id", f"line{number}")),
-            float_tolerance=record.get("float_tolerance"),
-        )
-    except (KeyError, TypeError) as error:
-        return f"line {number}: missing or bad field {error}"
+    missing = sorted({"language", "program"} - set(record))
+    if missing:
+        return f"line {number}: missing or bad field {missing[0]!r}"
+    job_id = record.get("id", f"line{number}")
+    if isinstance(job_id, int) and not isinstance(job_id, bool):
+        job_id = str(job_id)  # a numeric id is common in JSONL; results carry it as text
+    cases = _cases(record.get("cases"))
+    if isinstance(cases, str):
+        return f"line {number}: {cases}"
+    return T.Job(language=record["language"], program=record["program"], mode=record.get("mode", "tests"),
+                 cases=cases, timeout_s=record.get("timeout_s"), id=job_id,
+                 float_tolerance=record.get("float_tolerance"))  # fmt: skip
+
+
+def read_jobs(raw: bytes) -> list[tuple[int, T.Job | str]]:
+    """(line number, Job or reason) for every non-blank line. Lines are split on the newline
+    byte only: str.splitlines() would also split on U+2028, which JSON allows inside
+    strings, and one byte that is not UTF-8 must spoil its own line, not the whole file."""
+    parsed = []
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            byte = f"byte {line[error.start]:#04x} at column {error.start + 1}"
+            parsed.append((number, f"line {number}: not UTF-8 ({byte})"))
+            continue
+        parsed.append((number, parse_job(text, number)))
+    return parsed
 
 
 def _run(args: argparse.Namespace) -> int:
-    lines = Path(args.input).read_text(encoding="utf-8").splitlines()
-    parsed = [(n, parse_job(line, n)) for n, line in enumerate(lines, 1) if line.strip()]
+    raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    parsed = read_jobs(raw)
     jobs = [job for _, job in parsed if isinstance(job, T.Job)]
     with Executor(workers=args.workers, heavy_workers=args.heavy_workers, cache_dir=args.cache_dir,
                   use_cache=not args.no_cache, network_isolation=args.network_isolation) as executor:  # fmt: skip

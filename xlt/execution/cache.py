@@ -52,7 +52,8 @@ class ResultCache:
         return T.Result(**record)
 
     def put(self, key: str, result: T.Result) -> None:
-        if result.status in _NOT_CACHED:
+        # An engine failure says nothing about the program: never serve it again as a verdict.
+        if result.status in _NOT_CACHED or result.extra.get("internal_error"):
             return
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -28,9 +28,11 @@ from xlt.execution import types as T
 from xlt.execution.cache import ResultCache, cache_key
 from xlt.execution.runner import Runner, Settings
 from xlt.execution.sandbox import Sandbox
+from xlt.execution.validate import invalid_reason
 
 log = logging.getLogger(__name__)
 DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "xlt" / "exec"
+SHARED_ROOT = Path("/var/tmp")  # machine-wide build caches when cache_dir is private
 
 
 def _world_traversable(path: Path) -> bool:
@@ -46,7 +48,7 @@ def shared_dir_for(cache_dir: Path, drop_privileges: bool) -> Path:
     shared = cache_dir / "shared"
     if not drop_privileges or _world_traversable(cache_dir.resolve()):
         return shared
-    return Path("/var/tmp") / f"xlt-shared-{os.geteuid()}"
+    return SHARED_ROOT / f"xlt-shared-{os.geteuid()}"
 
 
 class Executor:
@@ -119,8 +121,10 @@ class Executor:
         results: list[T.Result | None] = [None] * len(jobs)
         pending: dict[str, list[int]] = {}  # cache key -> indices of identical jobs
         for index, job in enumerate(jobs):
-            if not isinstance(job, T.Job):
-                results[index] = self.runner.run(job, 0)  # an invalid_job result, no process
+            reason = invalid_reason(job)
+            if reason is not None:  # before the cache key: a bad value must reach neither
+                results[index] = T.Result(id=getattr(job, "id", ""), status=T.INVALID_JOB,
+                                          stderr=reason, cases_total=0)  # fmt: skip
                 continue
             key = cache_key(job, self._limits)
             hit = self.cache.get(key, job.id) if self.cache is not None else None

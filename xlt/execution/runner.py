@@ -28,6 +28,7 @@ from xlt.execution.toolchains import (
     resolve,
     world_executable,
 )
+from xlt.execution.validate import invalid_reason
 from xlt.languages import LANGUAGES, Language
 
 _VAR = re.compile(r"\{(\w+)\}")
@@ -42,23 +43,6 @@ class Settings:
     output_limit_bytes: int = 65536  # stdout/stderr kept in a Result
     processes: int = 256
     accelerate: bool = True  # PCH, compile servers (the reference harness turns them off)
-
-
-def invalid_reason(job: object) -> str | None:
-    """Why a job cannot run at all, or None."""
-    if not isinstance(job, T.Job):
-        return f"not a Job: {type(job).__name__}"
-    if job.language not in LANGUAGES:
-        return f"unknown language {job.language!r}; use one of: {', '.join(LANGUAGES)}"
-    if not isinstance(job.program, str) or not job.program.strip():
-        return "empty program"
-    if job.mode not in ("tests", "io"):
-        return f"unknown mode {job.mode!r}; use 'tests' or 'io'"
-    if job.mode == "io" and not job.cases:
-        return "io mode needs at least one case"
-    if job.timeout_s is not None and not job.timeout_s > 0:
-        return f"timeout_s must be positive, got {job.timeout_s}"
-    return None
 
 
 def expand(
