@@ -102,8 +102,17 @@ class Executor:
         self._slots: queue.Queue[int] = queue.Queue()
         for slot in range(self.workers):
             self._slots.put(slot)
-        self._limits = {"memory_mb": memory_mb, "file_size_mb": file_size_mb,
-                        "output_limit_bytes": output_limit_bytes, "timeout_s": timeout_s}  # fmt: skip
+        self.cache_settings = self._cache_settings(
+            memory_mb, file_size_mb, output_limit_bytes, timeout_s
+        )
+
+    def _cache_settings(self, memory_mb, file_size_mb, output_limit_bytes, timeout_s) -> dict:
+        """Everything of this executor a verdict depends on, for the result cache's key: an
+        `ok` earned with the network open, or as root, must not be served to a run without."""
+        return {"memory_mb": memory_mb, "file_size_mb": file_size_mb,
+                "output_limit_bytes": output_limit_bytes, "timeout_s": timeout_s,
+                "network": list(self.sandbox.net_prefix[1:]),  # the unshare flags, not its path
+                "run_as": "slot-uid" if self.sandbox.drop_privileges else f"uid-{os.geteuid()}"}  # fmt: skip
 
     def _one(self, job: T.Job) -> T.Result:
         slot = self._slots.get()
@@ -126,7 +135,7 @@ class Executor:
                 results[index] = T.Result(id=getattr(job, "id", ""), status=T.INVALID_JOB,
                                           stderr=reason, cases_total=0)  # fmt: skip
                 continue
-            key = cache_key(job, self._limits)
+            key = cache_key(job, self.cache_settings)
             hit = self.cache.get(key, job.id) if self.cache is not None else None
             if hit is not None:
                 results[index] = hit
