@@ -19,6 +19,8 @@ import atexit
 import logging
 import os
 import queue
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from xlt.execution import types as T
 from xlt.execution.cache import ResultCache, cache_key
+from xlt.execution.folders import UnsafeFolderError, own_folder
 from xlt.execution.runner import Runner, Settings
 from xlt.execution.sandbox import Sandbox
 from xlt.execution.validate import invalid_reason
@@ -87,10 +90,14 @@ class Executor:
         self.sandbox = Sandbox(
             network_isolation, capture_bytes=output_limit_bytes, slots=self.workers
         )
-        shared = shared_dir_for(self.cache_dir, self.sandbox.drop_privileges)
-        shared.mkdir(parents=True, exist_ok=True)
-        shared.chmod(0o755)
-        self.cache = ResultCache(self.cache_dir / "results") if use_cache else None
+        try:
+            shared = self._shared_dir()
+            self.cache = None
+            if use_cache:  # results hold io-mode stdout, i.e. expected outputs: owner only
+                self.cache = ResultCache(own_folder(self.cache_dir / "results", 0o700))
+        except UnsafeFolderError:
+            self.sandbox.close()  # release the uid leases now, not when collected
+            raise
         self.runner = Runner(
             self.settings,
             self.sandbox,
@@ -105,6 +112,23 @@ class Executor:
         self.cache_settings = self._cache_settings(
             memory_mb, file_size_mb, output_limit_bytes, timeout_s
         )
+
+    def _shared_dir(self) -> Path:
+        """The build-cache folder, made or checked as ours (`folders.own_folder`). The
+        machine-wide one lies in world-writable /var/tmp, where any program can create it
+        first: then a fresh private folder is used instead (removed by `close`), since
+        refusing would let one program stop every later executor on the machine."""
+        shared = shared_dir_for(self.cache_dir, self.sandbox.drop_privileges)
+        self._private_shared: Path | None = None
+        try:
+            return own_folder(shared, 0o755)
+        except UnsafeFolderError as error:
+            if shared.parent != SHARED_ROOT:
+                raise
+            log.warning("%s; using a private build-cache folder instead", error)
+        self._private_shared = Path(tempfile.mkdtemp(prefix=f"{shared.name}-", dir=SHARED_ROOT))
+        self._private_shared.chmod(0o755)
+        return self._private_shared
 
     def _cache_settings(self, memory_mb, file_size_mb, output_limit_bytes, timeout_s) -> dict:
         """Everything of this executor a verdict depends on, for the result cache's key: an
@@ -170,6 +194,8 @@ class Executor:
         self._pool.shutdown(wait=True)
         self.runner.close()
         self.sandbox.close()
+        if self._private_shared is not None:
+            shutil.rmtree(self._private_shared, ignore_errors=True)
 
     def __enter__(self) -> Executor:
         return self

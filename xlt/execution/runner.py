@@ -20,6 +20,7 @@ from pathlib import Path
 
 from xlt.execution import accel, judge
 from xlt.execution import types as T
+from xlt.execution.folders import own_folder
 from xlt.execution.sandbox import Limits, Outcome, Sandbox
 from xlt.execution.toolchains import (
     SYSTEM_DIRS,
@@ -178,8 +179,8 @@ class Runner:
                 / (f"uid{uid}" if uid is not None else "self")
             )
             if not cache.is_dir():
-                cache.mkdir(parents=True, exist_ok=True)
-                cache.parent.chmod(0o755)
+                own_folder(cache.parent, 0o755)  # the per-uid caches below are the uids' own
+                cache.mkdir(exist_ok=True)
                 if uid is not None:
                     os.chown(cache, uid, uid)
             env[language.cache_env] = str(cache)

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlt.execution.folders import own_folder
 from xlt.execution.toolchains import find_tool
 
 BASE_UID = 64000  # slot uids are leased from BASE_UID up; need not exist in /etc/passwd
@@ -273,7 +274,7 @@ def lease_uids(count: int) -> list[tuple[int, object]]:
     """`count` uids no other xlt process on this machine holds: each is an flock on
     a file, released when the holder closes it or dies. Two executors sharing a uid
     would kill each other's programs in `kill_uid`."""
-    UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    own_folder(UID_LOCKS, 0o700)  # a folder a program planted could lose its lock files
     leases: list[tuple[int, object]] = []
     for uid in range(BASE_UID, BASE_UID + MAX_UIDS):
         if len(leases) == count:
