@@ -135,3 +135,15 @@ def test_jobs_with_values_of_the_wrong_type_are_invalid_and_never_cached(tmp_pat
     assert [r.id for r in results[:-1]] == [j.id for j in bad]
     assert "timeout_s" in results[0].stderr and "cases[0]" in results[2].stderr
     assert len(list((tmp_path / "results").rglob("*.json"))) == 1  # only the passing program
+
+
+def test_io_mode_compares_the_whole_output(executor):
+    # Only a window of about twice the expected output used to be read back: a wrong token
+    # after 10 kB of blanks passed. Blanks alone (however many) still match.
+    cases = (Case("", "42\n"),)
+    tail, blanks = executor.run([
+        Job("py", "print('42' + ' ' * 10000 + 'junk')\n", mode="io", cases=cases, id="tail"),
+        Job("py", "print('42' + ' \\n' * 300000)\n", mode="io", cases=cases, id="blanks"),
+    ])  # fmt: skip
+    assert (tail.status, tail.cases_passed) == (T.WRONG_ANSWER, 0)
+    assert blanks.status == T.OK

@@ -7,7 +7,9 @@
 "cases": [{"stdin", "expected"}]?, "timeout_s"?, "float_tolerance"?}; a result
 line is {"id", "status", "exit_code", "stdout", "stderr", "compile_s", "run_s",
 "cases_passed", "cases_total"}. A malformed line gets an `invalid_job` result
-naming the problem; the other lines still run.
+naming the problem; the other lines still run. `--input -` reads the jobs from stdin,
+which keeps their path off the command line: run as root, the command refuses io-mode
+jobs from a file that sandboxed programs could read (see docs/execution.md).
 
 `sweep`: canonical solutions must pass and default-returning ones must fail;
 prints pass rates per language with every unexpected id and its reason.
@@ -17,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 import time
 from pathlib import Path
 
 from xlt.execution import types as T
 from xlt.execution.engine import Executor
+from xlt.execution.sandbox import can_drop_privileges
 from xlt.languages import CI_LANGUAGES
 
 _RESULT_FIELDS = ("id", "status", "exit_code", "stdout", "stderr", "compile_s", "run_s",
@@ -95,10 +100,38 @@ def read_jobs(raw: bytes) -> list[tuple[int, T.Job | str]]:
     return parsed
 
 
+def readable_by_others(path: Path) -> bool:
+    """Whether a user with no claim on `path` (a sandbox slot uid) can read it: the file
+    is readable by others and every folder above it searchable by others."""
+    target = path.resolve()
+    folders_open = all(os.stat(folder).st_mode & stat.S_IXOTH for folder in target.parents)
+    return folders_open and bool(os.stat(target).st_mode & stat.S_IROTH)
+
+
+def _exposed_answers(args: argparse.Namespace, jobs: list[T.Job]) -> str | None:
+    """Why running these jobs would hand programs their expected outputs, or None. The
+    judge's command line (with --input) is world-readable in /proc: a program that reads
+    the file it names prints the expected output and passes."""
+    if args.input == "-" or not can_drop_privileges():  # without root nothing is private
+        return None
+    if not any(job.mode == "io" for job in jobs) or not readable_by_others(Path(args.input)):
+        return None
+    return (
+        f"xlt.execution: refusing to run: {args.input} holds io-mode expected outputs and is "
+        "readable by sandboxed programs, which can find its path in this command line "
+        f"(/proc/<pid>/cmdline). Make it private (chmod o-r {args.input}, or put it in a "
+        "folder of mode 0700) or pass the jobs on stdin: --input -"
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
     parsed = read_jobs(raw)
     jobs = [job for _, job in parsed if isinstance(job, T.Job)]
+    exposed = _exposed_answers(args, jobs)
+    if exposed:
+        print(exposed, file=sys.stderr)
+        return 2
     with Executor(workers=args.workers, heavy_workers=args.heavy_workers, cache_dir=args.cache_dir,
                   use_cache=not args.no_cache, network_isolation=args.network_isolation) as executor:  # fmt: skip
         results = iter(executor.run(jobs, progress=args.progress))
@@ -186,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-cache", action="store_true")
         p.add_argument("--progress", action="store_true")
     run = sub.choices["run"]
-    run.add_argument("--input", required=True)
+    run.add_argument("--input", required=True, help="a JSONL file, or - for stdin")
     run.add_argument("--output", required=True)
     run.add_argument("--network-isolation", default="auto", choices=("auto", "on", "off"))
     sweep = sub.choices["sweep"]
