@@ -90,6 +90,7 @@ class Executor:
         self.sandbox = Sandbox(
             network_isolation, capture_bytes=output_limit_bytes, slots=self.workers
         )
+        self._private_shared: Path | None = None  # set when the machine-wide one was planted
         try:
             shared = self._shared_dir()
             self.cache = None
@@ -119,7 +120,6 @@ class Executor:
         first: then a fresh private folder is used instead (removed by `close`), since
         refusing would let one program stop every later executor on the machine."""
         shared = shared_dir_for(self.cache_dir, self.sandbox.drop_privileges)
-        self._private_shared: Path | None = None
         try:
             return own_folder(shared, 0o755)
         except UnsafeFolderError as error:
