@@ -19,6 +19,8 @@ import atexit
 import logging
 import os
 import queue
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,11 +28,14 @@ from pathlib import Path
 
 from xlt.execution import types as T
 from xlt.execution.cache import ResultCache, cache_key
+from xlt.execution.folders import UnsafeFolderError, own_folder
 from xlt.execution.runner import Runner, Settings
 from xlt.execution.sandbox import Sandbox
+from xlt.execution.validate import invalid_reason
 
 log = logging.getLogger(__name__)
 DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "xlt" / "exec"
+SHARED_ROOT = Path("/var/tmp")  # machine-wide build caches when cache_dir is private
 
 
 def _world_traversable(path: Path) -> bool:
@@ -46,7 +51,7 @@ def shared_dir_for(cache_dir: Path, drop_privileges: bool) -> Path:
     shared = cache_dir / "shared"
     if not drop_privileges or _world_traversable(cache_dir.resolve()):
         return shared
-    return Path("/var/tmp") / f"xlt-shared-{os.geteuid()}"
+    return SHARED_ROOT / f"xlt-shared-{os.geteuid()}"
 
 
 class Executor:
@@ -85,10 +90,15 @@ class Executor:
         self.sandbox = Sandbox(
             network_isolation, capture_bytes=output_limit_bytes, slots=self.workers
         )
-        shared = shared_dir_for(self.cache_dir, self.sandbox.drop_privileges)
-        shared.mkdir(parents=True, exist_ok=True)
-        shared.chmod(0o755)
-        self.cache = ResultCache(self.cache_dir / "results") if use_cache else None
+        self._private_shared: Path | None = None  # set when the machine-wide one was planted
+        try:
+            shared = self._shared_dir()
+            self.cache = None
+            if use_cache:  # results hold io-mode stdout, i.e. expected outputs: owner only
+                self.cache = ResultCache(own_folder(self.cache_dir / "results", 0o700))
+        except UnsafeFolderError:
+            self.sandbox.close()  # release the uid leases now, not when collected
+            raise
         self.runner = Runner(
             self.settings,
             self.sandbox,
@@ -100,8 +110,33 @@ class Executor:
         self._slots: queue.Queue[int] = queue.Queue()
         for slot in range(self.workers):
             self._slots.put(slot)
-        self._limits = {"memory_mb": memory_mb, "file_size_mb": file_size_mb,
-                        "output_limit_bytes": output_limit_bytes, "timeout_s": timeout_s}  # fmt: skip
+        self.cache_settings = self._cache_settings(
+            memory_mb, file_size_mb, output_limit_bytes, timeout_s
+        )
+
+    def _shared_dir(self) -> Path:
+        """The build-cache folder, made or checked as ours (`folders.own_folder`). The
+        machine-wide one lies in world-writable /var/tmp, where any program can create it
+        first: then a fresh private folder is used instead (removed by `close`), since
+        refusing would let one program stop every later executor on the machine."""
+        shared = shared_dir_for(self.cache_dir, self.sandbox.drop_privileges)
+        try:
+            return own_folder(shared, 0o755)
+        except UnsafeFolderError as error:
+            if shared.parent != SHARED_ROOT:
+                raise
+            log.warning("%s; using a private build-cache folder instead", error)
+        self._private_shared = Path(tempfile.mkdtemp(prefix=f"{shared.name}-", dir=SHARED_ROOT))
+        self._private_shared.chmod(0o755)
+        return self._private_shared
+
+    def _cache_settings(self, memory_mb, file_size_mb, output_limit_bytes, timeout_s) -> dict:
+        """Everything of this executor a verdict depends on, for the result cache's key: an
+        `ok` earned with the network open, or as root, must not be served to a run without."""
+        return {"memory_mb": memory_mb, "file_size_mb": file_size_mb,
+                "output_limit_bytes": output_limit_bytes, "timeout_s": timeout_s,
+                "network": list(self.sandbox.net_prefix[1:]),  # the unshare flags, not its path
+                "run_as": "slot-uid" if self.sandbox.drop_privileges else f"uid-{os.geteuid()}"}  # fmt: skip
 
     def _one(self, job: T.Job) -> T.Result:
         slot = self._slots.get()
@@ -119,10 +154,12 @@ class Executor:
         results: list[T.Result | None] = [None] * len(jobs)
         pending: dict[str, list[int]] = {}  # cache key -> indices of identical jobs
         for index, job in enumerate(jobs):
-            if not isinstance(job, T.Job):
-                results[index] = self.runner.run(job, 0)  # an invalid_job result, no process
+            reason = invalid_reason(job)
+            if reason is not None:  # before the cache key: a bad value must reach neither
+                results[index] = T.Result(id=getattr(job, "id", ""), status=T.INVALID_JOB,
+                                          stderr=reason, cases_total=0)  # fmt: skip
                 continue
-            key = cache_key(job, self._limits)
+            key = cache_key(job, self.cache_settings)
             hit = self.cache.get(key, job.id) if self.cache is not None else None
             if hit is not None:
                 results[index] = hit
@@ -157,6 +194,8 @@ class Executor:
         self._pool.shutdown(wait=True)
         self.runner.close()
         self.sandbox.close()
+        if self._private_shared is not None:
+            shutil.rmtree(self._private_shared, ignore_errors=True)
 
     def __enter__(self) -> Executor:
         return self

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from xlt.execution import accel, judge
 from xlt.execution import types as T
+from xlt.execution.folders import own_folder
 from xlt.execution.sandbox import Limits, Outcome, Sandbox
 from xlt.execution.toolchains import (
     SYSTEM_DIRS,
@@ -28,6 +29,7 @@ from xlt.execution.toolchains import (
     resolve,
     world_executable,
 )
+from xlt.execution.validate import invalid_reason
 from xlt.languages import LANGUAGES, Language
 
 _VAR = re.compile(r"\{(\w+)\}")
@@ -42,23 +44,6 @@ class Settings:
     output_limit_bytes: int = 65536  # stdout/stderr kept in a Result
     processes: int = 256
     accelerate: bool = True  # PCH, compile servers (the reference harness turns them off)
-
-
-def invalid_reason(job: object) -> str | None:
-    """Why a job cannot run at all, or None."""
-    if not isinstance(job, T.Job):
-        return f"not a Job: {type(job).__name__}"
-    if job.language not in LANGUAGES:
-        return f"unknown language {job.language!r}; use one of: {', '.join(LANGUAGES)}"
-    if not isinstance(job.program, str) or not job.program.strip():
-        return "empty program"
-    if job.mode not in ("tests", "io"):
-        return f"unknown mode {job.mode!r}; use 'tests' or 'io'"
-    if job.mode == "io" and not job.cases:
-        return "io mode needs at least one case"
-    if job.timeout_s is not None and not job.timeout_s > 0:
-        return f"timeout_s must be positive, got {job.timeout_s}"
-    return None
 
 
 def expand(
@@ -194,8 +179,8 @@ class Runner:
                 / (f"uid{uid}" if uid is not None else "self")
             )
             if not cache.is_dir():
-                cache.mkdir(parents=True, exist_ok=True)
-                cache.parent.chmod(0o755)
+                own_folder(cache.parent, 0o755)  # the per-uid caches below are the uids' own
+                cache.mkdir(exist_ok=True)
                 if uid is not None:
                     os.chown(cache, uid, uid)
             env[language.cache_env] = str(cache)
@@ -321,11 +306,10 @@ class Runner:
         for case in job.cases:
             stdin = logs / "stdin"
             stdin.write_text(case.stdin, encoding="utf-8")
-            want = min(len(case.expected.encode()) * 2 + 4096, self.settings.file_size_mb << 20)
             outcome = self.sandbox.run(argv, cwd=work, logs=logs, env=env, limits=limits, uid=uid,
-                                       stdin_path=stdin, stdout_bytes=want)  # fmt: skip
+                                       stdin_path=stdin)  # fmt: skip
             run_s += outcome.wall_s
-            status = judge.io_status(outcome, outcome.stdout, case, job.float_tolerance)
+            status = judge.io_status(outcome, case, job.float_tolerance)
             if status != T.OK:
                 break
             passed += 1
