@@ -28,19 +28,28 @@ def curves(log: Path) -> list[tuple[int, dict]]:
     return [(r["step"], r["metrics"]) for r in read_jsonl_log(log) if r["kind"] == "metrics"]
 
 
+def run_in(run_dir: Path, stages) -> Pipeline:
+    """`stages(pipeline, run_dir)` as a run in `run_dir` (its log appended to, as a rerun's is),
+    with the artifact cache beside it."""
+    tracker = JsonlTracker(run_dir / "metrics.jsonl")
+    pipeline = Pipeline(artifacts_dir=run_dir.parent / "artifacts", tracker=tracker)
+    try:
+        stages(pipeline, run_dir)
+    finally:
+        tracker.close()
+    return pipeline
+
+
 def run_twice(tmp_path: Path, stages) -> tuple[list, list, Pipeline]:
-    """`stages(pipeline)` in two runs sharing one artifact cache; each run's log and the second
+    """`stages` in two runs sharing one artifact cache; each run's curves and the second
     run's pipeline."""
-    logs = []
-    for name in ("first", "second"):
-        tracker = JsonlTracker(tmp_path / name / "metrics.jsonl")
-        pipeline = Pipeline(artifacts_dir=tmp_path / "artifacts", tracker=tracker)
-        try:
-            stages(pipeline)
-        finally:
-            tracker.close()
-        logs.append(curves(tmp_path / name / "metrics.jsonl"))
-    return logs[0], logs[1], pipeline
+    run_in(tmp_path / "first", stages)
+    pipeline = run_in(tmp_path / "second", stages)
+    return (
+        curves(tmp_path / "first" / "metrics.jsonl"),
+        curves(tmp_path / "second" / "metrics.jsonl"),
+        pipeline,
+    )
 
 
 def test_reused_pretrain_and_sft_stages_replay_their_curves(tmp_path):
@@ -55,14 +64,14 @@ def test_reused_pretrain_and_sft_stages_replay_their_curves(tmp_path):
     )
     plan = ParallelPlan.preset("single")
 
-    def stages(pipeline):
+    def stages(pipeline, run_dir):
         data_art = pipeline.run("data", lambda ctx: None, {"folder": str(data)})
         data_art = replace(data_art, path=data)  # the files written above
         spec = pretrain.PretrainSpec(model, PretrainConfig(**train), plan)
-        base = train_stage(pipeline, "pretrain", pretrain.run, spec, {"data": data_art}, seed=0)
+        base = train_stage(pipeline, "pretrain", pretrain.run, spec, {"data": data_art}, 0, run_dir)
         spec = sft.SFTSpec(model, SFTConfig(**train), plan)
         inputs = {"pretrain": base, "data": data_art}
-        train_stage(pipeline, "sft", sft.run, spec, inputs, seed=0)
+        train_stage(pipeline, "sft", sft.run, spec, inputs, 0, run_dir)
 
     first, second, pipeline = run_twice(tmp_path, stages)
     assert [use["reused"] for use in pipeline.used] == [True, True, True]  # nothing ran again
@@ -87,12 +96,12 @@ def test_a_reused_rl_stage_replays_its_curves(tmp_path):
     settings = replace(BASE, steps=2, prompts_per_step=2, group_size=4, micro_batch_size=4)
     spec = rl.RLSpec(ModelConfig(chat=False), settings, ROLLOUT, EXECUTION, ParallelPlan())
 
-    def stages(pipeline):
+    def stages(pipeline, run_dir):
         inputs = {
             name: replace(pipeline.run(name, lambda ctx: None, {"folder": str(path)}), path=path)
             for name, path in (("data", data), ("sft", start))
         }
-        train_stage(pipeline, "rl", rl.run, spec, inputs, seed=0)
+        train_stage(pipeline, "rl", rl.run, spec, inputs, 0, run_dir)
 
     first, second, _ = run_twice(tmp_path, stages)
     assert [step for step, _ in first] == [1, 2] and "rl/reward_mean" in first[0][1]
@@ -111,15 +120,34 @@ def test_an_interrupted_stage_replays_each_step_once_with_its_last_values(tmp_pa
         if steps[-1][0] == 3:
             raise KeyboardInterrupt("killed")
 
-    def stages(pipeline):
-        train_stage(pipeline, "sft", stage, {"steps": 4}, {}, seed=0)
+    def stages(pipeline, run_dir):
+        train_stage(pipeline, "sft", stage, {"steps": 4}, {}, 0, run_dir)
 
     with pytest.raises(KeyboardInterrupt):
-        stages(Pipeline(tmp_path / "artifacts", JsonlTracker(tmp_path / "killed.jsonl")))
+        run_in(tmp_path / "killed", stages)
     first, second, _ = run_twice(tmp_path, stages)
     assert first == [(3, {"train/loss": 0.6}), (4, {"train/loss": 0.5})]  # the resumed attempt
     losses = [(1, 0.9), (2, 0.8), (3, 0.6), (4, 0.5)]
     assert second == [(step, {"train/loss": loss}) for step, loss in losses]
+
+
+def test_a_rerun_of_a_run_folder_does_not_log_its_curves_twice(tmp_path):
+    """A requeued run continues its log (and W&B run), which holds the curves of the stages it
+    trained or replayed before it was stopped."""
+
+    def stage(ctx):
+        with record_history(ctx.tracker, ctx.out) as tracker:
+            tracker.log({"train/loss": 0.5}, step=1)
+
+    def stages(pipeline, run_dir):
+        train_stage(pipeline, "sft", stage, {"steps": 1}, {}, 0, run_dir)
+
+    run_in(tmp_path / "trained", stages)  # trains it
+    run_in(tmp_path / "trained", stages)  # requeued: reuses it
+    run_in(tmp_path / "reused", stages)  # reuses it
+    run_in(tmp_path / "reused", stages)  # requeued: reuses it again
+    for run in ("trained", "reused"):
+        assert curves(tmp_path / run / "metrics.jsonl") == [(1, {"train/loss": 0.5})]
 
 
 def test_tables_and_images_are_replayed_too(tmp_path):

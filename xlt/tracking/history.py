@@ -4,6 +4,10 @@
         ...                                   # the stage logs to `tracker` as usual
     replay_history(run_tracker, artifact.path)  # a later run that reuses the stage
 
+A run folder lists the stages whose curves its log holds (`logged_stages`, `note_logged`): a
+rerun of the folder (a SLURM requeue) continues the same log and W&B run, and must not replay
+curves they already hold.
+
 A stage taken from the cache does not run, so without this a run that reuses a pretrained, SFT
 or RL model would have none of its training curves (in its JSONL log nor in W&B); a sweep over
 RL source languages would show curves only in the member that happened to train each stage.
@@ -23,6 +27,7 @@ from xlt.tracking.base import JsonlTracker, Tracker, read_jsonl_log
 log = logging.getLogger(__name__)
 
 HISTORY_FILE = "history.jsonl"  # in the stage's artifact folder, JsonlTracker's records
+LOGGED_FILE = "logged_stages.txt"  # in the run folder: `<stage>/<key>` a line
 
 
 class RecordingTracker:
@@ -94,3 +99,14 @@ def latest_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             seen.add(key)
         kept.append(record)
     return kept[::-1]
+
+
+def logged_stages(run_dir: str | Path) -> set[str]:
+    """`<stage>/<key>` of each stage whose curves the run folder's log holds already."""
+    path = Path(run_dir) / LOGGED_FILE
+    return set(path.read_text().split()) if path.is_file() else set()
+
+
+def note_logged(run_dir: str | Path, name: str) -> None:
+    with (Path(run_dir) / LOGGED_FILE).open("a", encoding="utf-8") as file:
+        file.write(name + "\n")
