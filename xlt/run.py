@@ -24,6 +24,7 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from xlt.analysis.compare import compare_checkpoints, discover_runs
@@ -51,7 +52,7 @@ from xlt.report import log_report, make_report
 from xlt.stages.evaluate import preflight as eval_preflight
 from xlt.stages.rl import preflight as rl_preflight
 from xlt.study import row_ids, run_study
-from xlt.tracking import NullTracker, make_tracker
+from xlt.tracking import NullTracker, make_tracker, run_group, run_name
 
 log = logging.getLogger("xlt.run")
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -126,9 +127,39 @@ def compose(*overrides: str) -> XltConfig:
         return build_config(hydra_compose(config_name="config", overrides=list(overrides)))
 
 
+def submitit_distributed_env() -> dict[str, str]:
+    """torch.distributed's `env://` variables for this process of a multi-task submitit job.
+
+    The submitit launcher (conf/hydra/launcher/slurm.yaml) starts one process per GPU and
+    sets only SLURM's variables, whereas DeepSpeed and the pipeline read RANK, WORLD_SIZE,
+    LOCAL_RANK, MASTER_ADDR and MASTER_PORT, as torchrun sets them. Empty when a launcher
+    has set RANK already, outside a submitit job, and for a one-task job (left to pick a free
+    port itself, `xlt.train.engine.ensure_distributed_env`).
+    """
+    if "RANK" in os.environ or "SUBMITIT_EXECUTOR" not in os.environ:
+        return {}
+    from submitit.helpers import TorchDistributedEnvironment
+
+    dist = TorchDistributedEnvironment()  # reads SLURM_PROCID, SLURM_NTASKS, SLURM_JOB_NODELIST...
+    if dist.world_size == 1:
+        return {}
+    # Not dist.export(): it would also narrow CUDA_VISIBLE_DEVICES to the task's GPU, whereas
+    # DeepSpeed, the evaluator and vLLM pick GPU LOCAL_RANK out of all of the node's.
+    return {
+        "RANK": str(dist.rank),
+        "LOCAL_RANK": str(dist.local_rank),
+        "WORLD_SIZE": str(dist.world_size),
+        "LOCAL_WORLD_SIZE": str(dist.local_world_size),
+        "MASTER_ADDR": dist.master_addr,
+        "MASTER_PORT": str(dist.master_port),  # the same on every task: seeded by the job id
+    }
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(dict_cfg: DictConfig) -> None:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    os.environ.update(submitit_distributed_env())  # before anything reads RANK
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     dict_cfg.run_dir = str(run_dir)
     try:
         cfg = build_config(dict_cfg)
@@ -143,7 +174,7 @@ def main(dict_cfg: DictConfig) -> None:
     # Under `deepspeed`/`torchrun` every rank runs this; rank 0 alone writes the run's files.
     rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     resolved = OmegaConf.to_container(dict_cfg, resolve=True)
-    tracker = open_tracker(cfg, run_dir, resolved) if rank == 0 else NullTracker()
+    tracker = open_tracker(cfg, run_dir, resolved, hydra_cfg) if rank == 0 else NullTracker()
     if rank == 0:  # the report reads which rows this run makes, finished or not
         (run_dir / ROWS_FILE).write_text(
             json.dumps({stage: row.to_dict() for stage, row in rows.items()}, indent=2)
@@ -175,7 +206,7 @@ def main(dict_cfg: DictConfig) -> None:
     log.info("finished in %.1f s; run folder %s", time.perf_counter() - started, run_dir)
 
 
-def open_tracker(cfg: XltConfig, run_dir: Path, resolved: dict):
+def open_tracker(cfg: XltConfig, run_dir: Path, resolved: dict, hydra_cfg: DictConfig):
     (run_dir / "config.json").write_text(json.dumps(resolved, indent=2))
     tracking = cfg.tracking
     return make_tracker(
@@ -184,9 +215,21 @@ def open_tracker(cfg: XltConfig, run_dir: Path, resolved: dict):
         project=tracking.project,
         entity=tracking.entity,
         mode=tracking.mode,
-        group=tracking.group,
         config=resolved,
+        **run_identity(hydra_cfg, tracking.group, run_dir),
     )
+
+
+def run_identity(hydra_cfg: DictConfig, group: str | None, run_dir: Path) -> dict[str, str | None]:
+    """W&B's group, name and job type of this run, from Hydra's record of how it was launched
+    (`xlt.tracking.run_group` and `run_name` say how)."""
+    experiment = hydra_cfg.runtime.choices.get("experiment")
+    sweep_dir = hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else None
+    return {
+        "group": run_group(group, experiment, sweep_dir),
+        "name": run_name(hydra_cfg.job.override_dirname, experiment, run_dir),
+        "job_type": experiment,
+    }
 
 
 def setting_of(cfg: XltConfig) -> dict:
