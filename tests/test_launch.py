@@ -48,3 +48,21 @@ def test_process_start_time_is_this_process_start(monkeypatch):
     assert rank_suffix() == ".rank1"
     monkeypatch.setenv("RANK", "0")
     assert rank_suffix() == ""
+
+
+def test_a_submitit_task_logs_to_its_own_file_before_rank_is_exported(monkeypatch):
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.setenv("SLURM_PROCID", "3")
+    assert rank_suffix() == ""  # a plain srun step is not ours to name
+    monkeypatch.setenv("SUBMITIT_EXECUTOR", "slurm")
+    assert rank_suffix() == ".rank3"
+
+
+def test_a_requeued_slurm_job_is_a_new_launch(monkeypatch):
+    from xlt.pipeline import launch_id
+
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "0")
+    first = launch_id()
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
+    assert launch_id() != first

@@ -88,7 +88,10 @@ def launch_id() -> str:
     env = os.environ
     run_id = env.get("TORCHELASTIC_RUN_ID", "none")
     address = f"{env.get('MASTER_ADDR', '')}:{env.get('MASTER_PORT', '')}"
-    return f"{run_id}@{address}@{env.get('SLURM_JOB_ID', '')}"
+    # A requeued SLURM job keeps its job id and port: the restart count tells its attempts
+    # apart, so a claim left by the killed attempt is not joined by the new one.
+    slurm = f"{env.get('SLURM_JOB_ID', '')}.{env.get('SLURM_RESTART_COUNT', '0')}"
+    return f"{run_id}@{address}@{slurm}"
 
 
 @dataclass
