@@ -52,6 +52,10 @@ def format_launch_time(pattern: str) -> str:
 
 
 def rank_suffix() -> str:
-    """ "" for rank 0 (and launcher-less runs), ".rank<N>" for the others."""
-    rank = int(os.environ.get("RANK", "0"))
+    """Nothing for rank 0 (and launcher-less runs), ".rank<N>" for the others.
+
+    Hydra sets up logging before `xlt.run` exports a SLURM task's RANK, so a submitit task
+    is told by SLURM's own process id."""
+    env = os.environ
+    rank = int(env.get("RANK") or (env.get("SLURM_PROCID") if "SUBMITIT_EXECUTOR" in env else 0))
     return f".rank{rank}" if rank else ""
