@@ -31,6 +31,7 @@ from xlt.execution.cache import ResultCache, cache_key
 from xlt.execution.folders import UnsafeFolderError, own_folder
 from xlt.execution.runner import Runner, Settings
 from xlt.execution.sandbox import Sandbox
+from xlt.execution.strict import JUDGES
 from xlt.execution.validate import invalid_reason
 
 log = logging.getLogger(__name__)
@@ -138,10 +139,10 @@ class Executor:
                 "network": list(self.sandbox.net_prefix[1:]),  # the unshare flags, not its path
                 "run_as": "slot-uid" if self.sandbox.drop_privileges else f"uid-{os.geteuid()}"}  # fmt: skip
 
-    def _one(self, job: T.Job) -> T.Result:
+    def _one(self, job: T.Job, judge: str = "multipl-e") -> T.Result:
         slot = self._slots.get()
         try:
-            return self.runner.run(job, slot)
+            return self.runner.run(job, slot, judge)
         except Exception as error:  # an engine bug must not take the batch down
             log.exception("xlt.execution: internal error on job %r", getattr(job, "id", ""))
             return T.Result(id=getattr(job, "id", ""), status=T.RUNTIME_ERROR,
@@ -149,8 +150,18 @@ class Executor:
         finally:
             self._slots.put(slot)
 
-    def run(self, jobs: Sequence[T.Job], progress: bool = False) -> list[T.Result]:
-        """Results in job order; cached ones are returned without running."""
+    def run(
+        self, jobs: Sequence[T.Job], progress: bool = False, judge: str = "multipl-e"
+    ) -> list[T.Result]:
+        """Results in job order; cached ones are returned without running. `judge`:
+        "multipl-e" (MultiPL-E's verdicts, for benchmarks) or "strict" (tests must run to
+        their end, for RL rewards: `xlt.execution.strict`)."""
+        if judge not in JUDGES:
+            raise ValueError(f"judge must be one of {JUDGES}, got {judge!r}")
+        # Strict verdicts get keys of their own; MultiPL-E's keep the keys they had.
+        settings = (
+            self.cache_settings if judge == "multipl-e" else {**self.cache_settings, "judge": judge}
+        )
         results: list[T.Result | None] = [None] * len(jobs)
         pending: dict[str, list[int]] = {}  # cache key -> indices of identical jobs
         for index, job in enumerate(jobs):
@@ -159,7 +170,7 @@ class Executor:
                 results[index] = T.Result(id=getattr(job, "id", ""), status=T.INVALID_JOB,
                                           stderr=reason, cases_total=0)  # fmt: skip
                 continue
-            key = cache_key(job, self.cache_settings)
+            key = cache_key(job, settings)
             hit = self.cache.get(key, job.id) if self.cache is not None else None
             if hit is not None:
                 results[index] = hit
@@ -172,9 +183,11 @@ class Executor:
             bar = tqdm(total=len(pending), desc="execute", unit="prog", smoothing=0.05)
         if len(pending) == 1:  # one program: run it on this thread (no hand-off latency)
             key, indices = next(iter(pending.items()))
-            completed = iter([(key, self._one(jobs[indices[0]]))])
+            completed = iter([(key, self._one(jobs[indices[0]], judge))])
         else:
-            futures = {self._pool.submit(self._one, jobs[i[0]]): key for key, i in pending.items()}
+            futures = {
+                self._pool.submit(self._one, jobs[i[0]], judge): key for key, i in pending.items()
+            }
             completed = ((futures[f], f.result()) for f in as_completed(futures))
         for key, result in completed:
             if self.cache is not None:
@@ -187,8 +200,10 @@ class Executor:
             bar.close()
         return results  # type: ignore[return-value]
 
-    async def run_async(self, jobs: Sequence[T.Job], progress: bool = False) -> list[T.Result]:
-        return await asyncio.to_thread(self.run, jobs, progress)
+    async def run_async(
+        self, jobs: Sequence[T.Job], progress: bool = False, judge: str = "multipl-e"
+    ) -> list[T.Result]:
+        return await asyncio.to_thread(self.run, jobs, progress, judge)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -224,11 +239,13 @@ def execute(
     workers: int | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = False,
+    judge: str = "multipl-e",
     **settings,
 ) -> list[T.Result]:
-    """Run `jobs`; results in the same order. `settings`: any `Executor` keyword."""
+    """Run `jobs`; results in the same order. `judge`: see `Executor.run`; `settings`: any
+    `Executor` keyword (one shared executor serves both judges)."""
     executor = shared_executor(workers=workers or 0, cache_dir=cache_dir, **settings)
-    return executor.run(jobs, progress=progress)
+    return executor.run(jobs, progress=progress, judge=judge)
 
 
 async def execute_async(
@@ -237,7 +254,8 @@ async def execute_async(
     workers: int | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = False,
+    judge: str = "multipl-e",
     **settings,
 ) -> list[T.Result]:
     executor = shared_executor(workers=workers or 0, cache_dir=cache_dir, **settings)
-    return await executor.run_async(jobs, progress=progress)
+    return await executor.run_async(jobs, progress=progress, judge=judge)

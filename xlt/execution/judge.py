@@ -81,6 +81,18 @@ def tests_status(language: Language, outcome: Outcome) -> str:
     return T.RUNTIME_ERROR if failed else T.OK
 
 
+def strict_status(status: str, outcome: Outcome, marker: str) -> str:
+    """The strict judge (`xlt.execution.strict`): a pass by MultiPL-E's rules stands only if
+    the completion marker, printed after the tests' end, is in the output (stdout, or
+    stderr where the language's trailer can only print there: Go's `println`)."""
+    if status != T.OK:
+        return status
+    seen = _found(outcome.stdout, outcome.stdout_path, (marker,)) or _found(
+        outcome.stderr, outcome.stderr_path, (marker,)
+    )
+    return T.OK if seen else T.RUNTIME_ERROR
+
+
 def _number(token: str) -> float | None:
     try:
         value = float(token)

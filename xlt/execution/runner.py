@@ -18,7 +18,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlt.execution import accel, judge
+from xlt.execution import accel, judge, strict
 from xlt.execution import types as T
 from xlt.execution.folders import own_folder
 from xlt.execution.sandbox import Limits, Outcome, Sandbox
@@ -188,7 +188,8 @@ class Runner:
 
     # --- one job ----------------------------------------------------------------------
 
-    def run(self, job: T.Job, slot: int) -> T.Result:
+    def run(self, job: T.Job, slot: int, judge_mode: str = "multipl-e") -> T.Result:
+        """`judge_mode`: "multipl-e" (MultiPL-E's pass rules) or "strict" (`xlt.execution.strict`)."""
         reason = invalid_reason(job)
         if reason is not None:
             return T.Result(
@@ -205,12 +206,21 @@ class Runner:
             )
         folder = Path(tempfile.mkdtemp(dir=self.work_root))
         try:
-            return self._run_in(job, language, toolchain, folder, slot)
+            seal = strict.seal_for(job.language) if judge_mode == "strict" else None
+            if job.mode != "tests":  # io mode compares the output: exiting early cannot fake it
+                seal = None
+            return self._run_in(job, language, toolchain, folder, slot, seal)
         finally:
             self._trash.put(folder)
 
     def _run_in(
-        self, job: T.Job, language: Language, toolchain: Toolchain, folder: Path, slot: int
+        self,
+        job: T.Job,
+        language: Language,
+        toolchain: Toolchain,
+        folder: Path,
+        slot: int,
+        seal: strict.Seal | None,
     ) -> T.Result:
         uid = self.sandbox.uid(slot)
         work, logs = folder / "work", folder / "logs"
@@ -219,10 +229,11 @@ class Runner:
         folder.chmod(0o711)
         if uid is not None:
             os.chown(work, uid, uid)
-        source = work / language.source
-        source.write_text(job.program, encoding="utf-8")
-        source.chmod(0o644)
         values = self._values(language, toolchain, job.program)
+        marker = strict.new_marker() if seal is not None else None
+        source = work / language.source
+        source.write_text(job.program + self._seal(seal, marker, values, folder), encoding="utf-8")
+        source.chmod(0o644)
         env = self._env(language, toolchain, work, slot, uid)
         cap = self.settings.output_limit_bytes
 
@@ -230,13 +241,16 @@ class Runner:
         if language.compiled:
             with self.heavy if language.heavy else nullcontext():
                 status, text, compile_s = self._compile(
-                    language, toolchain, values, env, work, logs, uid
+                    language, toolchain, values, env, work, logs, uid, seal
                 )
             if status is not None:
                 return T.Result(id=job.id, status=status, stderr=text[:cap], compile_s=compile_s,
                                 cases_total=len(job.cases) or 1)  # fmt: skip
 
         argv = expand(language.run, values, toolchain.paths)
+        if seal is not None:  # runtime flags (node's preload) go before the program
+            argv[1:1] = expand(seal.run_flags, values, {})
+            argv += seal.run_args
         run_uid = (
             uid if (language.run[0] not in toolchain.paths or world_executable(argv[0])) else None
         )
@@ -251,12 +265,31 @@ class Runner:
         with self.heavy if language.compiles_in_run else nullcontext():
             if job.mode == "tests":
                 return self._run_tests(
-                    job, language, argv, work, logs, env, limits, run_uid, compile_s
+                    job, language, argv, work, logs, env, limits, run_uid, compile_s, marker
                 )
             return self._run_io(job, argv, work, logs, env, limits, run_uid, compile_s)
 
+    def _seal(
+        self, seal: strict.Seal | None, marker: str | None, values: dict, folder: Path
+    ) -> str:
+        """The strict judge's trailer for the source; sets the argv values it needs (the
+        class to start, the preload file in a folder the program can read but not write)."""
+        if seal is None or marker is None:
+            return ""
+        trailer = seal.trailer(marker, values.get("main_class", ("",))[0])
+        if seal.main_class is not None:
+            values["main_class"] = (seal.main_class,)
+        if seal.preload:
+            judge_dir = folder / "judge"
+            judge_dir.mkdir(mode=0o755)
+            preload = judge_dir / "preload.js"
+            preload.write_text(seal.preload, encoding="utf-8")
+            preload.chmod(0o644)
+            values[strict.PRELOAD_VAR] = (str(preload),)
+        return trailer
+
     def _compile(
-        self, language, toolchain, values, env, work, logs, uid
+        self, language, toolchain, values, env, work, logs, uid, seal=None
     ) -> tuple[str | None, str, float]:
         """(failure status or None, compiler output, seconds)."""
         start = time.perf_counter()
@@ -281,6 +314,8 @@ class Runner:
             code, text = reply
             return (None if code == 0 else T.COMPILE_ERROR), text, seconds
         argv = expand(language.compile, values, toolchain.paths)
+        if seal is not None:
+            argv += seal.compile_args
         compile_uid = uid if world_executable(argv[0]) else None
         limits = Limits(
             timeout_s=language.compile_timeout_s,
@@ -296,10 +331,22 @@ class Runner:
             return T.TIMEOUT, text, outcome.wall_s
         return (None if outcome.exit_code == 0 else T.COMPILE_ERROR), text, outcome.wall_s
 
-    def _run_tests(self, job, language, argv, work, logs, env, limits, uid, compile_s) -> T.Result:
+    def _run_tests(
+        self, job, language, argv, work, logs, env, limits, uid, compile_s, marker=None
+    ) -> T.Result:
         outcome = self.sandbox.run(argv, cwd=work, logs=logs, env=env, limits=limits, uid=uid)
         status = judge.tests_status(language, outcome)
-        return self._result(job, status, outcome, compile_s, outcome.wall_s, int(status == T.OK), 1)
+        if marker is None:
+            return self._result(
+                job, status, outcome, compile_s, outcome.wall_s, int(status == T.OK), 1
+            )
+        status = judge.strict_status(status, outcome, marker)
+        result = self._result(
+            job, status, outcome, compile_s, outcome.wall_s, int(status == T.OK), 1
+        )
+        # The marker is spent; dropping it keeps the output a program's own.
+        return T.Result(**{**result.__dict__, "stdout": result.stdout.replace(marker, ""),
+                           "stderr": result.stderr.replace(marker, ""), "extra": {"judge": "strict"}})  # fmt: skip
 
     def _run_io(self, job, argv, work, logs, env, limits, uid, compile_s) -> T.Result:
         run_s, passed, status, outcome = 0.0, 0, T.OK, None
