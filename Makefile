@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup toolchains demo sweep report test test-fast test-slow test-gpu smoke-gpu lint format bench doctor setup-gpu clean mutate
+.PHONY: help setup toolchains demo rehearsal sweep report test test-fast test-slow test-gpu smoke-gpu lint format bench doctor setup-gpu clean mutate
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ setup: $(INSTALLED) toolchains ## Virtualenv with the pinned CPU set, DeepSpeed,
 
 demo: setup ## Set up, then run the whole study at micro scale (CPU, minutes)
 	$(PY) -m xlt.run +experiment=parallel_sft
+
+rehearsal: setup ## Paper scale's code path at toy size on 2 CPU ranks (README, "Rehearsal on CPU")
+	$(VENV)/bin/torchrun --nproc_per_node 2 -m xlt.run +experiment=parallel_sft scale=rehearsal
 
 sweep: setup ## The study's table at micro scale: mixtures x source languages x seeds
 	$(PY) -m xlt.run --multirun +experiment=transfer_sweep

@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from xlt.config import XltConfig
 from xlt.run import build_config
+from xlt.spec import flatten
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
@@ -47,7 +49,7 @@ def test_the_study_experiments_exist():
         "transfer_sweep",
     }
     assert expected <= set(EXPERIMENTS)
-    assert set(SCALES) == {"micro", "paper"}
+    assert set(SCALES) == {"micro", "rehearsal", "paper"}
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -159,3 +161,29 @@ def test_group_yamls_list_only_differences_from_their_dataclass():
             ):
                 restated.append(f"{path.relative_to(CONF_DIR)}: {key}={value!r}")
     assert not restated, "restated dataclass defaults:\n" + "\n".join(restated)
+
+
+# What scale=rehearsal may change against scale=paper: sizes, local paths, names, and the
+# rollout backend (vLLM needs a GPU). Any other difference is a branch the rehearsal skips.
+REHEARSAL_SIZE_KEYS = {
+    "scale", "model.name", "model.path", "model.max_seq_len", "rollout.backend",
+    "rollout.batch_size", "rollout.max_model_len", "data.local_path", "data.languages",
+    "data.held_out", "data.max_candidates", "eval.data_path", "eval.k", "eval.max_new_tokens",
+    "eval.max_problems", "eval.num_samples", "execution.memory_mb", "analysis.max_programs",
+    "sft.batch_size", "sft.lr", "sft.max_steps", "sft.micro_batch_size", "sft.save_every",
+    "sft.seq_len", "sft.warmup_steps", "rl.group_size", "rl.logprob_chunk_tokens", "rl.lr",
+    "rl.max_new_tokens", "rl.micro_batch_size", "rl.prompts_per_step", "rl.save_every",
+    "rl.steps", "rl.value_lr",
+}  # fmt: skip
+
+
+def test_the_rehearsal_differs_from_paper_scale_only_in_size():
+    def leaves(cfg):
+        return flatten({f.name: asdict(v) if is_dataclass(v := getattr(cfg, f.name)) else v
+                        for f in fields(cfg)})  # fmt: skip
+
+    paper = leaves(build_config(compose_config("+experiment=parallel_sft", "scale=paper")))
+    rehearsal = leaves(build_config(compose_config("+experiment=parallel_sft", "scale=rehearsal")))
+    differ = {k for k in paper.keys() | rehearsal.keys() if paper.get(k) != rehearsal.get(k)}
+    assert differ <= REHEARSAL_SIZE_KEYS, sorted(differ - REHEARSAL_SIZE_KEYS)
+    assert rehearsal["model.chat"] and rehearsal["parallelization.zero_stage"] == 3

@@ -244,14 +244,15 @@ def test_a_non_collective_stage_runs_on_any_rank_without_a_claim(tmp_path, monke
 def test_launch_id_names_the_launch(monkeypatch):
     from xlt.pipeline import launch_id
 
-    for name in ("TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT", "SLURM_JOB_ID"):
+    for name in ("TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT", "SLURM_JOB_ID",
+                 "SLURM_RESTART_COUNT"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
-    assert launch_id() == "none@:@"
+    assert launch_id() == "none@:@.0"
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "r1")
     monkeypatch.setenv("MASTER_ADDR", "host")
     monkeypatch.setenv("MASTER_PORT", "29500")
     monkeypatch.setenv("SLURM_JOB_ID", "77")
-    assert launch_id() == "r1@host:29500@77"
+    assert launch_id() == "r1@host:29500@77.0"
 
 
 def test_join_claim_joins_this_launch_and_reuses_a_finished_stage(tmp_path, monkeypatch):

@@ -51,7 +51,7 @@ class XltConfig:
     run_dir: str = "."  # this run's folder (Hydra's output dir)
 
     def __post_init__(self) -> None:
-        check_choice(self.scale, ("micro", "paper"), "scale")
+        check_choice(self.scale, ("micro", "rehearsal", "paper"), "scale")
         if self.rl.algorithm != "none":
             source = self.rl.source_language
             if source not in self.data.languages:

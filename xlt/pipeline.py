@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -40,6 +41,7 @@ from filelock import FileLock
 
 from xlt.spec import digest, key_dict
 
+log = logging.getLogger(__name__)
 DONE = "DONE"
 CLAIM = "CLAIM"  # which multi-process launch is producing a collective stage
 KEY_LENGTH = 16
@@ -86,7 +88,10 @@ def launch_id() -> str:
     env = os.environ
     run_id = env.get("TORCHELASTIC_RUN_ID", "none")
     address = f"{env.get('MASTER_ADDR', '')}:{env.get('MASTER_PORT', '')}"
-    return f"{run_id}@{address}@{env.get('SLURM_JOB_ID', '')}"
+    # A requeued SLURM job keeps its job id and port: the restart count tells its attempts
+    # apart, so a claim left by the killed attempt is not joined by the new one.
+    slurm = f"{env.get('SLURM_JOB_ID', '')}.{env.get('SLURM_RESTART_COUNT', '0')}"
+    return f"{run_id}@{address}@{slurm}"
 
 
 @dataclass
@@ -138,6 +143,8 @@ class Pipeline:
                         if claim:
                             (folder / CLAIM).unlink(missing_ok=True)
         artifact = Artifact(stage, key, folder, reused=reused)
+        # on every rank: the ranks of a launch must agree on what they used
+        log.info("%s: %s %s", label or stage, "reused" if reused else "produced", folder)
         self.used.append(
             {
                 "label": label or stage,

@@ -18,13 +18,16 @@ here from the same config, with every setting that can change its numbers.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 from xlt.config import XltConfig
 from xlt.eval.rows import RowId
 from xlt.paths import BENCHMARKS_DIR
-from xlt.pipeline import Artifact, Pipeline
+from xlt.pipeline import Artifact, Pipeline, StageFn
 from xlt.spec import digest, flatten, key_dict
 from xlt.stages import analyze, data, data_paper, evaluate, mixture, pretrain, rl, sft
+from xlt.tracking.history import logged_stages, note_logged, replay_history
 
 
 def data_spec(cfg: XltConfig) -> data.DataSpec | data_paper.DataPaperSpec:
@@ -121,6 +124,7 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
     """Run (or reuse) every stage of the setting; return the artifacts by role."""
     artifacts: dict[str, Artifact] = {}
     rows = row_ids(cfg)
+    run_dir = Path(cfg.run_dir)
 
     # ---- data: problems for every split and language, parallel programs, corpus
     spec = data_spec(cfg)
@@ -131,10 +135,10 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
     checkpoint = None
     if cfg.model.path is None:
         spec = pretrain.PretrainSpec(cfg.model, cfg.pretrain, cfg.parallelization)
-        checkpoint = artifacts["base"] = pipeline.run(
-            "pretrain", pretrain.run, spec, {"data": data_artifact},
-            seed=cfg.data.seed, collective=True,
-        )  # fmt: skip
+        inputs = {"data": data_artifact}
+        checkpoint = artifacts["base"] = train_stage(
+            pipeline, "pretrain", pretrain.run, spec, inputs, cfg.data.seed, run_dir
+        )
     base_inputs = {"pretrain": checkpoint} if checkpoint is not None else {}
 
     # ---- SFT on the chosen mixture (token-matched: counted with the model's tokenizer)
@@ -144,8 +148,9 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
             seed=cfg.data.seed,
         )  # fmt: skip
         spec = sft.SFTSpec(cfg.model, cfg.sft, cfg.parallelization)
-        checkpoint = artifacts["sft"] = pipeline.run(
-            "sft", sft.run, spec, {**base_inputs, "data": sft_data}, seed=cfg.seed, collective=True
+        inputs = {**base_inputs, "data": sft_data}
+        checkpoint = artifacts["sft"] = train_stage(
+            pipeline, "sft", sft.run, spec, inputs, cfg.seed, run_dir
         )
 
     # ---- evaluation before RL (the row RL's deltas are measured against)
@@ -155,8 +160,8 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
     if cfg.rl.algorithm != "none":
         spec = rl.RLSpec(cfg.model, cfg.rl, cfg.rollout, cfg.execution, cfg.parallelization)
         rl_inputs = {"data": data_artifact, **({"sft": checkpoint} if checkpoint else {})}
-        trained = artifacts["rl"] = pipeline.run(
-            "rl", rl.run, spec, rl_inputs, seed=cfg.seed, collective=True
+        trained = artifacts["rl"] = train_stage(
+            pipeline, "rl", rl.run, spec, rl_inputs, cfg.seed, run_dir
         )
         artifacts["eval_post_rl"] = _evaluate(
             cfg, pipeline, rows["post_rl"], trained, data_artifact
@@ -177,6 +182,29 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
                 analyze.log_to_tracker(pipeline.tracker, analysis.path)
             artifacts[f"analysis_{role}"] = analysis
     return artifacts
+
+
+def train_stage(
+    pipeline: Pipeline,
+    stage: str,
+    fn: StageFn,
+    spec: Any,
+    inputs: dict[str, Artifact],
+    seed: int,
+    run_dir: Path,
+) -> Artifact:
+    """Run a training stage on every rank together, or reuse it and replay the curves it
+    recorded (`xlt.tracking.history`) into this run's tracker, unless this run folder's log
+    holds them already (a requeued run that trained or replayed it before being stopped)."""
+    artifact = pipeline.run(stage, fn, spec, inputs, seed=seed, collective=True)
+    name = f"{artifact.stage}/{artifact.key}"
+    if name in logged_stages(run_dir):
+        return artifact
+    if artifact.reused:  # it did not run, so its curves are not in this run's log yet
+        replay_history(pipeline.tracker, artifact.path)
+    if pipeline.rank == 0:  # the rank that writes the run's files
+        note_logged(run_dir, name)
+    return artifact
 
 
 def _evaluate(

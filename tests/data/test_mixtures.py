@@ -114,3 +114,23 @@ def test_bad_arguments():
 
 def test_proxy_tokens_counts_code_pieces():
     assert mixtures.proxy_tokens("x = foo(12)\n") == 9  # x, ' ', =, ' ', foo, (, 12, ), \n
+
+
+def test_a_language_without_sft_data_does_not_zero_the_budget():
+    from xlt.stages.mixture import matched_budget
+
+    # CodeForces has no accepted programs in some trainable language (the rehearsal's java):
+    # its monolingual mixture is empty and used to make the budget 0 for every mixture.
+    sizes = {"multilingual": 2001, "parallel": 5198, "monolingual/py": 1847,
+             "monolingual/java": 0}  # fmt: skip
+    assert matched_budget(sizes, "parallel") == 1847
+    with pytest.raises(ValueError, match="monolingual/java SFT mixture is empty"):
+        matched_budget(sizes, "monolingual/java")
+
+
+def test_a_pool_of_large_units_ends_short_with_a_warning_not_an_error(caplog):
+    units = [[{"n": 60}], [{"n": 70}], [{"n": 65}]]  # every unit after the first overshoots 100
+    taken = list(mixtures.take_budget(units, 100, lambda r: r["n"]))
+    assert taken == [{"n": 60}] and "cannot be matched more closely" in caplog.text
+    with pytest.raises(ValueError, match="pool ran out at 60"):  # nothing skipped: truly short
+        list(mixtures.take_budget([[{"n": 60}]], 100, lambda r: r["n"]))

@@ -4,9 +4,15 @@ its limit, leaves no process behind, and the engine keeps serving afterwards.
 The Python cases run in the default suite; all four languages under `slow`.
 """
 
+import json
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +57,13 @@ ATTACKS = {
         "js": "const s = 'x'.repeat(65536);\nfor (;;) { process.stdout.write(s); }\n",
         "cpp": '#include <cstdio>\nint main() { for (;;) std::fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", stdout); }\n',
         "java": 'class Problem { public static void main(String[] a) { String s = "x".repeat(65536); while (true) System.out.print(s); } }\n',
+    },
+    "stderr_flood": {  # fills stderr past file_size_mb; Python's failing writes then exit 1
+        "status": {T.OUTPUT_LIMIT},
+        "py": "import sys\nwhile True:\n    sys.stderr.write('x' * 65536)\n",
+        "js": "const s = 'x'.repeat(65536);\nfor (;;) { process.stderr.write(s); }\n",
+        "cpp": '#include <cstdio>\nint main() { for (;;) std::fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", stderr); }\n',
+        "java": 'class Problem { public static void main(String[] a) { String s = "x".repeat(65536); while (true) System.err.print(s); } }\n',
     },
     "outliving_child": {  # the program itself passes; its detached child must not survive
         "status": {T.OK},
@@ -194,3 +207,97 @@ def test_hostile_python_programs_are_contained(tight, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_hostile_programs_in_js_cpp_java_are_contained(tight, tmp_path, monkeypatch):
     run_attacks(tight, ["js", "cpp", "java"], tmp_path, monkeypatch)
+
+
+# --- statuses a program must not be able to steer ---------------------------------------
+
+NOISE = "w" * 70_000  # more than output_limit_bytes: what the result keeps of stderr
+
+# Each program fails a test (or runs out of memory) and then tries to make it look otherwise.
+HIDDEN_FAILURES = {
+    # console.assert prints "Assertion failed" and exits 0: the marker is the only sign.
+    "js-truncated": ("js", "console.assert(1 === 2);\nrequire('fs').ftruncateSync(2, 0);\n"),
+    "js-overwritten": (
+        "js",
+        "console.assert(1 === 2);\nrequire('fs').writeSync(2, ' '.repeat(99), 0);\n",
+    ),
+    "js-buried": ("js", f"process.stderr.write('{NOISE}\\n');\nconsole.assert(1 === 2);\n"),
+    # MultiPL-E Perl fails on "ERROR" in the output, whatever the exit status.
+    "pl-buried": ("pl", f'print "{NOISE}\\n";\nprint "ERROR\\n";\n'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN_FAILURES))
+def test_a_failure_marker_cannot_be_truncated_overwritten_or_buried(executor, name):
+    language, program = HIDDEN_FAILURES[name]
+    require(language)
+    (result,) = executor.run([Job(language, program, timeout_s=TIMEOUT_S, id=name)])
+    assert result.status == T.RUNTIME_ERROR, (result.status, result.stderr[-300:])
+
+
+MEMORY_HOGS = {
+    # V8's heap report comes after 70 kB of the program's own stderr.
+    "after-noise": f"process.stderr.write('{NOISE}\\n');\nconst a = [];\nfor (;;) {{ a.push(new Array(1 << 20).fill(1.5)); }}\n",
+    # Buffers live outside V8's heap: the address-space limit stops them (a RangeError).
+    "array-buffers": "const a = [];\nfor (;;) { a.push(Buffer.alloc(64 << 20, 1)); }\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MEMORY_HOGS))
+def test_node_memory_exhaustion_is_a_memory_limit(tight, name):
+    require("js")
+    (result,) = tight.run([Job("js", MEMORY_HOGS[name], timeout_s=TIMEOUT_S, id=name)])
+    assert result.status == T.MEMORY_LIMIT, (result.status, result.stderr[-300:])
+
+
+# --- io mode: expected outputs out of the program's reach ---------------------------------
+
+# Finds the judge's `--input` in /proc/*/cmdline (world-readable) and prints the expected
+# output of its own job from that file.
+READ_THE_ANSWER = """import json, os
+for pid in filter(str.isdigit, os.listdir('/proc')):
+    try:
+        argv = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')
+        lines = open(argv[argv.index(b'--input') + 1]).read().splitlines()
+    except (OSError, ValueError, IndexError):
+        continue
+    for line in lines:
+        job = json.loads(line)
+        if job['id'] == 'cheat':
+            print(job['cases'][0]['expected'])
+            raise SystemExit
+"""
+
+
+def test_io_expected_outputs_are_not_reachable_from_the_program(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root: without a separate uid the program reads what the caller can")
+    secret = f"answer-{os.getpid()}-{time.time_ns()}"  # not guessable by the program
+    job = {"id": "cheat", "language": "py", "program": READ_THE_ANSWER, "mode": "io",
+           "cases": [{"stdin": "", "expected": secret}]}  # fmt: skip
+    # Where a dataset usually lies: a world-readable file in world-traversable folders.
+    shared = Path(tempfile.mkdtemp(prefix="xlt-test-jobs-", dir="/var/tmp"))
+    try:
+        shared.chmod(0o755)
+        jobs = shared / "jobs.jsonl"
+        jobs.write_text(json.dumps(job) + "\n")
+        jobs.chmod(0o644)
+        out = tmp_path / "results.jsonl"
+        command = [sys.executable, "-m", "xlt.execution", "run", "--output", str(out),
+                   "--cache-dir", str(tmp_path / "cache"), "--workers", "1"]  # fmt: skip
+        by_path = subprocess.run(
+            [*command, "--input", str(jobs)], capture_output=True, text=True, timeout=120
+        )
+        # Refused before anything runs, with the fix in the message.
+        assert by_path.returncode == 2 and "readable by sandboxed programs" in by_path.stderr, (
+            by_path
+        )
+        assert not out.exists() or "ok" not in out.read_text()
+        # On stdin no path is on any command line: the program finds nothing to read.
+        by_stdin = subprocess.run([*command, "--input", "-"], input=jobs.read_text(), capture_output=True,
+                                  text=True, timeout=120)  # fmt: skip
+        assert by_stdin.returncode == 0, by_stdin.stderr
+        (result,) = [json.loads(line) for line in out.read_text().splitlines()]
+        assert result["status"] == T.WRONG_ANSWER and secret not in result["stdout"], result
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

@@ -3,7 +3,10 @@ nothing else is (ids); the cache answers misses as well as hits."""
 
 from __future__ import annotations
 
+import socket
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +113,72 @@ def test_entries_of_an_earlier_run_stay_readable(tmp_path):
     path.write_text('{"id": "old", "status": "ok", "exit_code": 0}', encoding="utf-8")
     hit = ResultCache(tmp_path).get(key, "new")
     assert (hit.id, hit.status, hit.extra) == ("new", T.OK, {"cached": True})
+
+
+def test_an_engine_failure_is_not_stored_as_the_programs_verdict(tmp_path):
+    # The pool turns an exception inside the engine into a runtime_error marked internal:
+    # it describes the engine, not the program, and must not be served for it again.
+    cache = ResultCache(tmp_path)
+    key = cache_key(IO_JOB, LIMITS)
+    cache.put(key, T.Result("a", T.RUNTIME_ERROR, stderr="xlt internal error: boom",
+                            extra={"internal_error": True}))  # fmt: skip
+    assert cache.get(key, "a") is None
+
+
+# --- what the machine contributes to a verdict --------------------------------------------
+
+
+def test_keys_follow_the_toolchain_binary(monkeypatch, tmp_path):
+    # Another interpreter (or the same path after an upgrade) can change a verdict.
+    from xlt.execution import cache
+
+    python = tmp_path / "python3"
+    python.write_bytes(Path(sys.executable).read_bytes()[:64])
+    python.chmod(0o755)
+    before = cache_key(IO_JOB, LIMITS)
+    fake = replace(cache.LANGUAGES["py"], tools={"python3": (str(python),)})
+    monkeypatch.setattr(cache, "LANGUAGES", {**cache.LANGUAGES, "py": fake})
+    assert cache_key(IO_JOB, LIMITS) != before
+    # The binary's identity is its resolved path, size and mtime (computed once per process).
+    first = cache.tool_identity.__wrapped__(str(python))
+    python.write_bytes(b"#!/bin/sh\n")
+    assert cache.tool_identity.__wrapped__(str(python)) != first
+
+
+@pytest.mark.parametrize("setting", ["network", "run_as"])
+def test_the_executor_keys_its_isolation_and_run_as_user(tmp_path, setting):
+    from xlt.execution import Executor
+
+    with Executor(workers=1, cache_dir=tmp_path, network_isolation="off") as ex:
+        assert setting in ex.cache_settings
+        assert cache_key(IO_JOB, {**ex.cache_settings, setting: "other"}) != cache_key(
+            IO_JOB, ex.cache_settings
+        )
+
+
+def test_an_ok_earned_without_network_isolation_is_not_served_with_it(tmp_path):
+    # The program passes only if it reaches a socket on the host's loopback: it can with
+    # isolation off, and must not be handed that `ok` from the cache once isolation is on.
+    from xlt.execution import Executor
+    from xlt.execution.sandbox import network_prefix
+
+    try:
+        network_prefix("on")
+    except ValueError:
+        pytest.skip("`unshare --net` is not permitted here")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    job = T.Job(
+        "py", f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+    )
+    try:
+        with Executor(workers=1, cache_dir=tmp_path, network_isolation="off") as open_net:
+            (opened,) = open_net.run([job])
+        with Executor(workers=1, cache_dir=tmp_path, network_isolation="on") as cut:
+            (isolated,) = cut.run([job])
+    finally:
+        server.close()
+    assert opened.status == T.OK, opened.stderr
+    assert isolated.status == T.RUNTIME_ERROR and not isolated.extra.get("cached"), isolated

@@ -116,3 +116,34 @@ def test_invalid_settings_raise_with_the_fix(tmp_path):
         Executor(timeout_s=0, cache_dir=tmp_path)
     with pytest.raises(ValueError, match="network_isolation"):
         Executor(network_isolation="maybe", cache_dir=tmp_path)
+
+
+def test_jobs_with_values_of_the_wrong_type_are_invalid_and_never_cached(tmp_path):
+    # Through the Python API a Job can hold anything: these used to crash inside the runner,
+    # and the internal error was stored in the result cache as the program's verdict.
+    bad = [
+        Job("py", "pass\n", timeout_s=float("inf"), id="inf"),
+        Job("py", "pass\n", timeout_s="5", id="string-timeout"),
+        Job("py", "print(input())\n", mode="io", cases=(Case(1, 1),), id="integer-case"),
+        Job("py", "pass\n", float_tolerance=float("nan"), id="nan-tolerance"),
+        Job("py", "x = '\ud800'\n", id="lone-surrogate"),
+        Job("py", None, id="null-program"),
+    ]
+    with Executor(workers=2, cache_dir=tmp_path) as ex:
+        results = ex.run([*bad, Job("py", "assert True\n", id="fine")])
+    assert [r.status for r in results] == [T.INVALID_JOB] * len(bad) + [T.OK]
+    assert [r.id for r in results[:-1]] == [j.id for j in bad]
+    assert "timeout_s" in results[0].stderr and "cases[0]" in results[2].stderr
+    assert len(list((tmp_path / "results").rglob("*.json"))) == 1  # only the passing program
+
+
+def test_io_mode_compares_the_whole_output(executor):
+    # Only a window of about twice the expected output used to be read back: a wrong token
+    # after 10 kB of blanks passed. Blanks alone (however many) still match.
+    cases = (Case("", "42\n"),)
+    tail, blanks = executor.run([
+        Job("py", "print('42' + ' ' * 10000 + 'junk')\n", mode="io", cases=cases, id="tail"),
+        Job("py", "print('42' + ' \\n' * 300000)\n", mode="io", cases=cases, id="blanks"),
+    ])  # fmt: skip
+    assert (tail.status, tail.cases_passed) == (T.WRONG_ANSWER, 0)
+    assert blanks.status == T.OK

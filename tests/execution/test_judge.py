@@ -53,9 +53,9 @@ def test_outputs_match_is_token_wise_with_optional_float_tolerance():
 
 def test_io_status_needs_exit_zero_and_matching_output():
     case = T.Case(stdin="", expected="3\n")
-    assert io_status(outcome(0, "3"), "3", case, None) == T.OK
-    assert io_status(outcome(0, "4"), "4", case, None) == T.WRONG_ANSWER
-    assert io_status(outcome(1, "3"), "3", case, None) == T.RUNTIME_ERROR
+    assert io_status(outcome(0, "3"), case, None) == T.OK
+    assert io_status(outcome(0, "4"), case, None) == T.WRONG_ANSWER
+    assert io_status(outcome(1, "3"), case, None) == T.RUNTIME_ERROR
 
 
 # --- two signals at once: which one decides -----------------------------------------------
@@ -85,9 +85,9 @@ def test_a_memory_marker_printed_by_a_passing_program_is_not_a_memory_failure():
     assert judge.tests_status(LANGUAGES["py"], outcome(0, stdout="MemoryError")) == T.OK
     case = T.Case(stdin="", expected="ok\n")
     run = outcome(0, "ok", stderr="Cannot allocate memory")
-    assert io_status(run, "ok", case, None) == T.OK
-    assert io_status(outcome(1, "ok", stderr="MemoryError"), "ok", case, None) == T.MEMORY_LIMIT
-    assert io_status(outcome(None, "ok", timed_out=True), "ok", case, None) == T.TIMEOUT
+    assert io_status(run, case, None) == T.OK
+    assert io_status(outcome(1, "ok", stderr="MemoryError"), case, None) == T.MEMORY_LIMIT
+    assert io_status(outcome(None, "ok", timed_out=True), case, None) == T.TIMEOUT
 
 
 @pytest.mark.parametrize(
@@ -121,5 +121,28 @@ def test_every_token_is_compared_and_io_status_applies_the_tolerance():
     assert not outputs_match("1 2", "1 3")  # equal first tokens do not settle the rest
     assert not outputs_match("1 2.5", "1 2.6", float_tolerance=0.01)
     case = T.Case(stdin="", expected="0.5\n")
-    assert io_status(outcome(0, "0.50001"), "0.50001", case, 1e-3) == T.OK
-    assert io_status(outcome(0, "0.50001"), "0.50001", case, None) == T.WRONG_ANSWER
+    assert io_status(outcome(0, "0.50001"), case, 1e-3) == T.OK
+    assert io_status(outcome(0, "0.50001"), case, None) == T.WRONG_ANSWER
+
+
+def test_markers_and_tokens_are_judged_on_the_whole_stream_files(tmp_path):
+    # The Outcome's text is only the head a Result keeps; the files hold everything.
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    noise = "w" * 100_000
+
+    def run(code, stdout, stderr):
+        out.write_text(stdout)
+        err.write_text(stderr)
+        return Outcome(code, None, False, False, 0.1, stdout[:100], stderr[:100], len(stdout),
+                       stdout_path=out, stderr_path=err)  # fmt: skip
+
+    js, pl, go = LANGUAGES["js"], LANGUAGES["pl"], LANGUAGES["go"]
+    assert judge.tests_status(js, run(0, "", noise + "Assertion failed")) == T.RUNTIME_ERROR
+    assert judge.tests_status(js, run(0, "", noise)) == T.OK
+    assert judge.tests_status(pl, run(0, noise + "ERROR", "")) == T.RUNTIME_ERROR
+    assert judge.tests_status(go, run(1, noise + "[build failed]", "")) == T.COMPILE_ERROR
+    assert judge.limit_status(run(1, "", noise + "JavaScript heap out of memory")) == T.MEMORY_LIMIT
+    case = T.Case(stdin="", expected="42\n")
+    assert io_status(run(0, "42" + " " * 100_000 + "junk", ""), case, None) == T.WRONG_ANSWER
+    assert io_status(run(0, "42" + "\n" * 100_000, ""), case, None) == T.OK
+    assert io_status(run(0, "4" * 100_000, ""), case, None) == T.WRONG_ANSWER

@@ -80,7 +80,7 @@ class RecordingExecutor:
     def __init__(self):
         self.workers = []
 
-    async def __call__(self, jobs, *, workers=None, cache_dir=None, progress=False):
+    async def __call__(self, jobs, *, workers=None, cache_dir=None, progress=False, judge=None):
         self.workers.append(workers)
         return [Result(job.id, OK) for job in jobs]
 

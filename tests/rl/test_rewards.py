@@ -25,10 +25,12 @@ class Recorder:
 
     def __init__(self, status_for_fail=RUNTIME_ERROR):
         self.batches = []
+        self.judges = []
         self.status_for_fail = status_for_fail
 
-    async def __call__(self, jobs, *, workers=None, cache_dir=None, progress=False):
+    async def __call__(self, jobs, *, workers=None, cache_dir=None, progress=False, judge=None):
         self.batches.append(list(jobs))
+        self.judges.append(judge)
         return [Result(j.id, OK if "return 7" in j.program else self.status_for_fail) for j in jobs]
 
 
@@ -43,6 +45,7 @@ def test_score_dedups_and_keeps_order():
     [batch] = recorder.batches
     assert len(batch) == 3  # p0 " 7" ran once
     assert batch[0].program == "def f0():\n    return 7\nassert f0() == 7\n"
+    assert recorder.judges == ["strict"]  # rewards use the reward-hack-resistant judge
 
 
 def test_missing_toolchain_is_an_error_not_a_zero():
@@ -68,3 +71,13 @@ def test_score_with_the_execution_engine(execute_async):
     )
     assert rewards == [1.0, 0.0]
     assert results[1].status in (RUNTIME_ERROR, WRONG_ANSWER)  # a failed assert
+
+
+def test_a_completion_that_exits_before_the_tests_earns_nothing(execute_async):
+    problems = constant_problems()[:1]
+    hack = [" 0\nimport sys\nsys.exit(0)"]  # MultiPL-E's rules pass it: status 0
+    lenient, _ = asyncio.run(
+        score_async(problems, hack, execute_async=execute_async, judge="multipl-e")
+    )
+    strict, _ = asyncio.run(score_async(problems, hack, execute_async=execute_async))
+    assert (lenient, strict) == ([1.0], [0.0])

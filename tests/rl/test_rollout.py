@@ -36,8 +36,8 @@ def test_stops():
     bare = Problem(name="x", task="x", language="lua", prompt="local function f()\n")
     assert stops_of([bare], chat=False) == tuple(sorted(stop_sequences("lua")))
     io = Problem(name="y", task="y", language="lua", prompt="Read n, print n.", mode="io")
-    assert stops_of([io], chat=True) == ()  # a free answer is never cut
-    assert stops_of([io], chat=False) == tuple(sorted(stop_sequences("lua")))
+    assert stops_of([io], chat=True) == ()  # a whole program is never cut
+    assert stops_of([io], chat=False) == ()
 
 
 def test_reward_code_takes_the_whole_program_of_a_chat_answer_to_an_io_problem():
@@ -45,7 +45,8 @@ def test_reward_code_takes_the_whole_program_of_a_chat_answer_to_an_io_problem()
     program = 'local n = io.read("n")\n\n-- echo it\nprint(n)\n'
     answer = f"Here:\n```lua\n{program}```\nDone.".replace("\n", "\r\n")
     assert reward_code(io, answer, chat=True) == program  # blank line and comment kept
-    assert reward_code(io, "x = 1", chat=False) == "x = 1"  # completions run as generated
+    assert reward_code(io, answer, chat=False) == program  # a base model's too
+    assert reward_code(io, "x = 1", chat=False) == "x = 1\n"  # unfenced text is the program
     tests_problem = constant_problems()[0]
     assert reward_code(tests_problem, "  return 1", chat=True) == "  return 1"  # prefilled
 

@@ -4,7 +4,16 @@ import json
 
 import pytest
 
-from xlt.tracking import JsonlTracker, MirroredTracker, make_tracker, read_jsonl_log, sweep_group
+from xlt.tracking import (
+    JsonlTracker,
+    MirroredTracker,
+    make_tracker,
+    read_jsonl_log,
+    run_group,
+    run_name,
+    sweep_group,
+    wandb_run_id,
+)
 
 
 class Broken:
@@ -64,6 +73,30 @@ def test_sweep_group_from_hydra_multirun_folder(tmp_path):
     assert sweep_group(sweep / "0_seed=0") is None
     (sweep / "multirun.yaml").write_text("{}")
     assert sweep_group(sweep / "0_seed=0") == "2026-01-01_12-00-00"
+
+
+def test_run_group_is_the_users_else_the_sweeps_else_the_experiments(tmp_path):
+    sweep = tmp_path / "multirun" / "2026-01-01" / "12-00-00"
+    assert run_group("mine", "parallel_sft", sweep) == "mine"
+    assert run_group(None, "parallel_sft", sweep) == "parallel_sft_2026-01-01_12-00-00"
+    assert run_group(None, None, sweep) == "2026-01-01_12-00-00"
+    assert run_group(None, "parallel_sft", None) == "parallel_sft"
+
+
+def test_run_name_is_the_overrides_else_the_experiment_else_the_folder(tmp_path):
+    assert run_name("rl.source_language=js,seed=1", "parallel_sft", tmp_path / "3") == (
+        "rl.source_language=js,seed=1"
+    )
+    assert run_name("", "parallel_sft", tmp_path / "3") == "parallel_sft"
+    assert run_name("", None, tmp_path / "3") == "3"
+
+
+def test_wandb_run_id_is_kept_in_the_run_folder(tmp_path):
+    first = wandb_run_id(tmp_path / "a")
+    assert wandb_run_id(tmp_path / "a") == first  # a rerun of the folder: the same W&B run
+    assert wandb_run_id(tmp_path / "b") != first
+    (tmp_path / "a" / "wandb_run_id").write_text("")  # a write cut short is not an id
+    assert wandb_run_id(tmp_path / "a") not in ("", first)
 
 
 def test_wandb_mirror_offline_run_files(tmp_path):

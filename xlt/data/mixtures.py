@@ -29,6 +29,7 @@ Everything streams (generators over the pool), so a paper-scale pool need not fi
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import groupby
@@ -39,6 +40,8 @@ Record = Mapping[str, Any]
 TokenCounter = Callable[[Record], int]
 
 _PROXY_TOKEN = re.compile(r"[A-Za-z_]+|\d+|\n|[ \t]+|[^\sA-Za-z_\d]")
+
+log = logging.getLogger(__name__)
 
 
 def proxy_tokens(text: str) -> int:
@@ -141,23 +144,33 @@ def take_budget(
     """Whole units from the front until the total is within `tolerance / 2` below `budget`.
 
     A unit that would go over the budget is skipped (a smaller later one may fit). Raises
-    when the units run out more than `tolerance` below the budget."""
+    when the units run out more than `tolerance` below the budget. A small pool whose whole
+    units cannot land within `tolerance` (every unit left is larger than the gap) ends short,
+    with a warning: the mixtures then differ by less than one unit."""
     if budget <= 0:
         raise ValueError(f"token budget must be > 0, got {budget}")
-    used = 0
+    used, skipped = 0, False
     for unit in units:
         if used >= budget * (1 - tolerance / 2):
             return
         size = sum(count_tokens(r) for r in unit)
         if used + size > budget:
+            skipped = True  # used only grows, so this unit stays larger than the gap
             continue
         used += size
         yield from unit
-    if used < budget * (1 - tolerance):
+    if used >= budget * (1 - tolerance):
+        return
+    if not skipped:
         raise ValueError(
             f"the pool ran out at {used} tokens, short of the budget {budget}: lower "
             "sft.num_tokens (null takes the smallest mixture's size) or add tasks"
         )
+    log.warning(
+        "mixture: whole examples fill %d of the %d-token budget (%.1f%% short; every unit "
+        "left is larger than the gap): a pool this small cannot be matched more closely",
+        used, budget, 100 * (1 - used / budget),
+    )  # fmt: skip
 
 
 def full_size(units: Iterable[Sequence[Record]], count_tokens: TokenCounter) -> int:

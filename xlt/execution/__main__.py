@@ -7,7 +7,9 @@
 "cases": [{"stdin", "expected"}]?, "timeout_s"?, "float_tolerance"?}; a result
 line is {"id", "status", "exit_code", "stdout", "stderr", "compile_s", "run_s",
 "cases_passed", "cases_total"}. A malformed line gets an `invalid_job` result
-naming the problem; the other lines still run.
+naming the problem; the other lines still run. `--input -` reads the jobs from stdin,
+which keeps their path off the command line: run as root, the command refuses io-mode
+jobs from a file that sandboxed programs could read (see docs/execution.md).
 
 `sweep`: canonical solutions must pass and default-returning ones must fail;
 prints pass rates per language with every unexpected id and its reason.
@@ -17,58 +19,119 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 import time
 from pathlib import Path
 
 from xlt.execution import types as T
 from xlt.execution.engine import Executor
+from xlt.execution.sandbox import can_drop_privileges
 from xlt.languages import CI_LANGUAGES
 
 _RESULT_FIELDS = ("id", "status", "exit_code", "stdout", "stderr", "compile_s", "run_s",
                   "cases_passed", "cases_total")  # fmt: skip
 
 
+_FIELDS = {"id", "language", "program", "mode", "cases", "timeout_s", "float_tolerance"}
+
+
+def _reject_constant(name: str) -> None:
+    # Python's json accepts NaN and Infinity; JSON does not, and no field may hold them.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _cases(value: object) -> tuple[T.Case, ...] | str:
+    """The `cases` of a record, or the reason they are malformed (types are checked later)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        return f"cases must be a list, got {type(value).__name__}"
+    cases = []
+    for index, case in enumerate(value):
+        if not isinstance(case, dict) or set(case) != {"stdin", "expected"}:
+            return f'cases[{index}] must be an object with exactly "stdin" and "expected"'
+        cases.append(T.Case(stdin=case["stdin"], expected=case["expected"]))
+    return tuple(cases)
+
+
 def parse_job(line: str, number: int) -> T.Job | str:
-    """A Job, or the reason the line is not one."""
+    """A Job, or the reason the line is not one. Values are taken as they are (no str()):
+    `xlt.execution.validate.invalid_reason` checks their types when the job is run."""
     try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
+        record = json.loads(line, parse_constant=_reject_constant)
+    except ValueError as error:
         return f"line {number}: not JSON ({error})"
     if not isinstance(record, dict):
         return f"line {number}: expected a JSON object"
-    unknown = set(record) - {
-        "id",
-        "language",
-        "program",
-        "mode",
-        "cases",
-        "timeout_s",
-        "float_tolerance",
-    }
+    unknown = set(record) - _FIELDS
     if unknown:
         return f"line {number}: unknown fields {sorted(unknown)}"
-    try:
-        cases = tuple(
-            T.Case(stdin=c["stdin"], expected=c["expected"]) for c in record.get("cases") or ()
-        )
-        return T.Job(
-            language=str(record["language"]),
-            program=str(record["program"]),
-            mode=record.get("mode", "tests"),
-            cases=cases,
-            timeout_s=record.get("timeout_s"),
-            id=str(record.get("id", f"line{number}")),
-            float_tolerance=record.get("float_tolerance"),
-        )
-    except (KeyError, TypeError) as error:
-        return f"line {number}: missing or bad field {error}"
+    missing = sorted({"language", "program"} - set(record))
+    if missing:
+        return f"line {number}: missing or bad field {missing[0]!r}"
+    job_id = record.get("id", f"line{number}")
+    if isinstance(job_id, int) and not isinstance(job_id, bool):
+        job_id = str(job_id)  # a numeric id is common in JSONL; results carry it as text
+    cases = _cases(record.get("cases"))
+    if isinstance(cases, str):
+        return f"line {number}: {cases}"
+    return T.Job(language=record["language"], program=record["program"], mode=record.get("mode", "tests"),
+                 cases=cases, timeout_s=record.get("timeout_s"), id=job_id,
+                 float_tolerance=record.get("float_tolerance"))  # fmt: skip
+
+
+def read_jobs(raw: bytes) -> list[tuple[int, T.Job | str]]:
+    """(line number, Job or reason) for every non-blank line. Lines are split on the newline
+    byte only: str.splitlines() would also split on U+2028, which JSON allows inside
+    strings, and one byte that is not UTF-8 must spoil its own line, not the whole file."""
+    parsed = []
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            byte = f"byte {line[error.start]:#04x} at column {error.start + 1}"
+            parsed.append((number, f"line {number}: not UTF-8 ({byte})"))
+            continue
+        parsed.append((number, parse_job(text, number)))
+    return parsed
+
+
+def readable_by_others(path: Path) -> bool:
+    """Whether a user with no claim on `path` (a sandbox slot uid) can read it: the file
+    is readable by others and every folder above it searchable by others."""
+    target = path.resolve()
+    folders_open = all(os.stat(folder).st_mode & stat.S_IXOTH for folder in target.parents)
+    return folders_open and bool(os.stat(target).st_mode & stat.S_IROTH)
+
+
+def _exposed_answers(args: argparse.Namespace, jobs: list[T.Job]) -> str | None:
+    """Why running these jobs would hand programs their expected outputs, or None. The
+    judge's command line (with --input) is world-readable in /proc: a program that reads
+    the file it names prints the expected output and passes."""
+    if args.input == "-" or not can_drop_privileges():  # without root nothing is private
+        return None
+    if not any(job.mode == "io" for job in jobs) or not readable_by_others(Path(args.input)):
+        return None
+    return (
+        f"xlt.execution: refusing to run: {args.input} holds io-mode expected outputs and is "
+        "readable by sandboxed programs, which can find its path in this command line "
+        f"(/proc/<pid>/cmdline). Make it private (chmod o-r {args.input}, or put it in a "
+        "folder of mode 0700) or pass the jobs on stdin: --input -"
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
-    lines = Path(args.input).read_text(encoding="utf-8").splitlines()
-    parsed = [(n, parse_job(line, n)) for n, line in enumerate(lines, 1) if line.strip()]
+    raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    parsed = read_jobs(raw)
     jobs = [job for _, job in parsed if isinstance(job, T.Job)]
+    exposed = _exposed_answers(args, jobs)
+    if exposed:
+        print(exposed, file=sys.stderr)
+        return 2
     with Executor(workers=args.workers, heavy_workers=args.heavy_workers, cache_dir=args.cache_dir,
                   use_cache=not args.no_cache, network_isolation=args.network_isolation) as executor:  # fmt: skip
         results = iter(executor.run(jobs, progress=args.progress))
@@ -156,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-cache", action="store_true")
         p.add_argument("--progress", action="store_true")
     run = sub.choices["run"]
-    run.add_argument("--input", required=True)
+    run.add_argument("--input", required=True, help="a JSONL file, or - for stdin")
     run.add_argument("--output", required=True)
     run.add_argument("--network-isolation", default="auto", choices=("auto", "on", "off"))
     sweep = sub.choices["sweep"]

@@ -36,6 +36,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from xlt.execution.folders import own_folder
+
 SERVERS_DIR = Path(__file__).parent / "servers"
 _STDCXX = re.compile(r"^\s*#\s*include\s*<bits/stdc\+\+\.h>", re.MULTILINE)
 CPP_FLAGS = ("-std=c++17",)  # must equal the flags of the compile command
@@ -63,8 +65,9 @@ class CppPch:
             return False
         gch = self.dir / "bits" / "stdc++.h.gch"
         with FileLock(str(self.dir) + ".lock"):
+            own_folder(self.dir, 0o755)  # g++ force-includes what is here: it must be ours
+            own_folder(gch.parent, 0o755)
             if not gch.is_file():
-                gch.parent.mkdir(parents=True, exist_ok=True)
                 link = gch.parent / "stdc++.h"
                 if not link.exists():
                     link.symlink_to(source)
@@ -77,8 +80,6 @@ class CppPch:
                     return False
                 tmp.chmod(0o644)
                 tmp.rename(gch)
-        for folder in (self.dir, self.dir / "bits"):
-            folder.chmod(0o755)
         return True
 
     def vars(self, program: str) -> dict[str, tuple[str, ...]]:
@@ -158,8 +159,8 @@ def javac_server_argv(java: str, javac: str, shared_dir: Path) -> list[str] | No
     out = shared_dir / "javac-server"
     marker = out / "JavacServer.class"
     with FileLock(str(out) + ".lock"):
+        own_folder(out, 0o755)  # the server's class runs as the caller: it must be ours
         if not marker.is_file():
-            out.mkdir(parents=True, exist_ok=True)
             done = subprocess.run(
                 [javac, "-d", str(out), str(SERVERS_DIR / "JavacServer.java")],
                 capture_output=True,
@@ -213,6 +214,7 @@ class RustCrates:
         )
         deps = self.dir / "target" / "release" / "deps"
         with FileLock(str(self.dir) + ".lock"):
+            own_folder(self.dir, 0o755)  # rustc links the rlibs found here
             if not (self.dir / "ok").is_file():
                 if cargo is None or not Path("/usr/share/cargo/registry").is_dir():
                     return ()

@@ -19,6 +19,8 @@ import atexit
 import logging
 import os
 import queue
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,11 +28,15 @@ from pathlib import Path
 
 from xlt.execution import types as T
 from xlt.execution.cache import ResultCache, cache_key
+from xlt.execution.folders import UnsafeFolderError, own_folder
 from xlt.execution.runner import Runner, Settings
 from xlt.execution.sandbox import Sandbox
+from xlt.execution.strict import JUDGES
+from xlt.execution.validate import invalid_reason
 
 log = logging.getLogger(__name__)
 DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "xlt" / "exec"
+SHARED_ROOT = Path("/var/tmp")  # machine-wide build caches when cache_dir is private
 
 
 def _world_traversable(path: Path) -> bool:
@@ -46,7 +52,7 @@ def shared_dir_for(cache_dir: Path, drop_privileges: bool) -> Path:
     shared = cache_dir / "shared"
     if not drop_privileges or _world_traversable(cache_dir.resolve()):
         return shared
-    return Path("/var/tmp") / f"xlt-shared-{os.geteuid()}"
+    return SHARED_ROOT / f"xlt-shared-{os.geteuid()}"
 
 
 class Executor:
@@ -85,10 +91,15 @@ class Executor:
         self.sandbox = Sandbox(
             network_isolation, capture_bytes=output_limit_bytes, slots=self.workers
         )
-        shared = shared_dir_for(self.cache_dir, self.sandbox.drop_privileges)
-        shared.mkdir(parents=True, exist_ok=True)
-        shared.chmod(0o755)
-        self.cache = ResultCache(self.cache_dir / "results") if use_cache else None
+        self._private_shared: Path | None = None  # set when the machine-wide one was planted
+        try:
+            shared = self._shared_dir()
+            self.cache = None
+            if use_cache:  # results hold io-mode stdout, i.e. expected outputs: owner only
+                self.cache = ResultCache(own_folder(self.cache_dir / "results", 0o700))
+        except UnsafeFolderError:
+            self.sandbox.close()  # release the uid leases now, not when collected
+            raise
         self.runner = Runner(
             self.settings,
             self.sandbox,
@@ -100,13 +111,38 @@ class Executor:
         self._slots: queue.Queue[int] = queue.Queue()
         for slot in range(self.workers):
             self._slots.put(slot)
-        self._limits = {"memory_mb": memory_mb, "file_size_mb": file_size_mb,
-                        "output_limit_bytes": output_limit_bytes, "timeout_s": timeout_s}  # fmt: skip
+        self.cache_settings = self._cache_settings(
+            memory_mb, file_size_mb, output_limit_bytes, timeout_s
+        )
 
-    def _one(self, job: T.Job) -> T.Result:
+    def _shared_dir(self) -> Path:
+        """The build-cache folder, made or checked as ours (`folders.own_folder`). The
+        machine-wide one lies in world-writable /var/tmp, where any program can create it
+        first: then a fresh private folder is used instead (removed by `close`), since
+        refusing would let one program stop every later executor on the machine."""
+        shared = shared_dir_for(self.cache_dir, self.sandbox.drop_privileges)
+        try:
+            return own_folder(shared, 0o755)
+        except UnsafeFolderError as error:
+            if shared.parent != SHARED_ROOT:
+                raise
+            log.warning("%s; using a private build-cache folder instead", error)
+        self._private_shared = Path(tempfile.mkdtemp(prefix=f"{shared.name}-", dir=SHARED_ROOT))
+        self._private_shared.chmod(0o755)
+        return self._private_shared
+
+    def _cache_settings(self, memory_mb, file_size_mb, output_limit_bytes, timeout_s) -> dict:
+        """Everything of this executor a verdict depends on, for the result cache's key: an
+        `ok` earned with the network open, or as root, must not be served to a run without."""
+        return {"memory_mb": memory_mb, "file_size_mb": file_size_mb,
+                "output_limit_bytes": output_limit_bytes, "timeout_s": timeout_s,
+                "network": list(self.sandbox.net_prefix[1:]),  # the unshare flags, not its path
+                "run_as": "slot-uid" if self.sandbox.drop_privileges else f"uid-{os.geteuid()}"}  # fmt: skip
+
+    def _one(self, job: T.Job, judge: str = "multipl-e") -> T.Result:
         slot = self._slots.get()
         try:
-            return self.runner.run(job, slot)
+            return self.runner.run(job, slot, judge)
         except Exception as error:  # an engine bug must not take the batch down
             log.exception("xlt.execution: internal error on job %r", getattr(job, "id", ""))
             return T.Result(id=getattr(job, "id", ""), status=T.RUNTIME_ERROR,
@@ -114,15 +150,27 @@ class Executor:
         finally:
             self._slots.put(slot)
 
-    def run(self, jobs: Sequence[T.Job], progress: bool = False) -> list[T.Result]:
-        """Results in job order; cached ones are returned without running."""
+    def run(
+        self, jobs: Sequence[T.Job], progress: bool = False, judge: str = "multipl-e"
+    ) -> list[T.Result]:
+        """Results in job order; cached ones are returned without running. `judge`:
+        "multipl-e" (MultiPL-E's verdicts, for benchmarks) or "strict" (tests must run to
+        their end, for RL rewards: `xlt.execution.strict`)."""
+        if judge not in JUDGES:
+            raise ValueError(f"judge must be one of {JUDGES}, got {judge!r}")
+        # Strict verdicts get keys of their own; MultiPL-E's keep the keys they had.
+        settings = (
+            self.cache_settings if judge == "multipl-e" else {**self.cache_settings, "judge": judge}
+        )
         results: list[T.Result | None] = [None] * len(jobs)
         pending: dict[str, list[int]] = {}  # cache key -> indices of identical jobs
         for index, job in enumerate(jobs):
-            if not isinstance(job, T.Job):
-                results[index] = self.runner.run(job, 0)  # an invalid_job result, no process
+            reason = invalid_reason(job)
+            if reason is not None:  # before the cache key: a bad value must reach neither
+                results[index] = T.Result(id=getattr(job, "id", ""), status=T.INVALID_JOB,
+                                          stderr=reason, cases_total=0)  # fmt: skip
                 continue
-            key = cache_key(job, self._limits)
+            key = cache_key(job, settings)
             hit = self.cache.get(key, job.id) if self.cache is not None else None
             if hit is not None:
                 results[index] = hit
@@ -135,9 +183,11 @@ class Executor:
             bar = tqdm(total=len(pending), desc="execute", unit="prog", smoothing=0.05)
         if len(pending) == 1:  # one program: run it on this thread (no hand-off latency)
             key, indices = next(iter(pending.items()))
-            completed = iter([(key, self._one(jobs[indices[0]]))])
+            completed = iter([(key, self._one(jobs[indices[0]], judge))])
         else:
-            futures = {self._pool.submit(self._one, jobs[i[0]]): key for key, i in pending.items()}
+            futures = {
+                self._pool.submit(self._one, jobs[i[0]], judge): key for key, i in pending.items()
+            }
             completed = ((futures[f], f.result()) for f in as_completed(futures))
         for key, result in completed:
             if self.cache is not None:
@@ -150,13 +200,17 @@ class Executor:
             bar.close()
         return results  # type: ignore[return-value]
 
-    async def run_async(self, jobs: Sequence[T.Job], progress: bool = False) -> list[T.Result]:
-        return await asyncio.to_thread(self.run, jobs, progress)
+    async def run_async(
+        self, jobs: Sequence[T.Job], progress: bool = False, judge: str = "multipl-e"
+    ) -> list[T.Result]:
+        return await asyncio.to_thread(self.run, jobs, progress, judge)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.runner.close()
         self.sandbox.close()
+        if self._private_shared is not None:
+            shutil.rmtree(self._private_shared, ignore_errors=True)
 
     def __enter__(self) -> Executor:
         return self
@@ -185,11 +239,13 @@ def execute(
     workers: int | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = False,
+    judge: str = "multipl-e",
     **settings,
 ) -> list[T.Result]:
-    """Run `jobs`; results in the same order. `settings`: any `Executor` keyword."""
+    """Run `jobs`; results in the same order. `judge`: see `Executor.run`; `settings`: any
+    `Executor` keyword (one shared executor serves both judges)."""
     executor = shared_executor(workers=workers or 0, cache_dir=cache_dir, **settings)
-    return executor.run(jobs, progress=progress)
+    return executor.run(jobs, progress=progress, judge=judge)
 
 
 async def execute_async(
@@ -198,7 +254,8 @@ async def execute_async(
     workers: int | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = False,
+    judge: str = "multipl-e",
     **settings,
 ) -> list[T.Result]:
     executor = shared_executor(workers=workers or 0, cache_dir=cache_dir, **settings)
-    return await executor.run_async(jobs, progress=progress)
+    return await executor.run_async(jobs, progress=progress, judge=judge)

@@ -18,8 +18,9 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlt.execution import accel, judge
+from xlt.execution import accel, judge, strict
 from xlt.execution import types as T
+from xlt.execution.folders import own_folder
 from xlt.execution.sandbox import Limits, Outcome, Sandbox
 from xlt.execution.toolchains import (
     SYSTEM_DIRS,
@@ -28,6 +29,7 @@ from xlt.execution.toolchains import (
     resolve,
     world_executable,
 )
+from xlt.execution.validate import invalid_reason
 from xlt.languages import LANGUAGES, Language
 
 _VAR = re.compile(r"\{(\w+)\}")
@@ -42,23 +44,6 @@ class Settings:
     output_limit_bytes: int = 65536  # stdout/stderr kept in a Result
     processes: int = 256
     accelerate: bool = True  # PCH, compile servers (the reference harness turns them off)
-
-
-def invalid_reason(job: object) -> str | None:
-    """Why a job cannot run at all, or None."""
-    if not isinstance(job, T.Job):
-        return f"not a Job: {type(job).__name__}"
-    if job.language not in LANGUAGES:
-        return f"unknown language {job.language!r}; use one of: {', '.join(LANGUAGES)}"
-    if not isinstance(job.program, str) or not job.program.strip():
-        return "empty program"
-    if job.mode not in ("tests", "io"):
-        return f"unknown mode {job.mode!r}; use 'tests' or 'io'"
-    if job.mode == "io" and not job.cases:
-        return "io mode needs at least one case"
-    if job.timeout_s is not None and not job.timeout_s > 0:
-        return f"timeout_s must be positive, got {job.timeout_s}"
-    return None
 
 
 def expand(
@@ -194,8 +179,8 @@ class Runner:
                 / (f"uid{uid}" if uid is not None else "self")
             )
             if not cache.is_dir():
-                cache.mkdir(parents=True, exist_ok=True)
-                cache.parent.chmod(0o755)
+                own_folder(cache.parent, 0o755)  # the per-uid caches below are the uids' own
+                cache.mkdir(exist_ok=True)
                 if uid is not None:
                     os.chown(cache, uid, uid)
             env[language.cache_env] = str(cache)
@@ -203,7 +188,8 @@ class Runner:
 
     # --- one job ----------------------------------------------------------------------
 
-    def run(self, job: T.Job, slot: int) -> T.Result:
+    def run(self, job: T.Job, slot: int, judge_mode: str = "multipl-e") -> T.Result:
+        """`judge_mode`: "multipl-e" (MultiPL-E's pass rules) or "strict" (`xlt.execution.strict`)."""
         reason = invalid_reason(job)
         if reason is not None:
             return T.Result(
@@ -220,12 +206,21 @@ class Runner:
             )
         folder = Path(tempfile.mkdtemp(dir=self.work_root))
         try:
-            return self._run_in(job, language, toolchain, folder, slot)
+            seal = strict.seal_for(job.language) if judge_mode == "strict" else None
+            if job.mode != "tests":  # io mode compares the output: exiting early cannot fake it
+                seal = None
+            return self._run_in(job, language, toolchain, folder, slot, seal)
         finally:
             self._trash.put(folder)
 
     def _run_in(
-        self, job: T.Job, language: Language, toolchain: Toolchain, folder: Path, slot: int
+        self,
+        job: T.Job,
+        language: Language,
+        toolchain: Toolchain,
+        folder: Path,
+        slot: int,
+        seal: strict.Seal | None,
     ) -> T.Result:
         uid = self.sandbox.uid(slot)
         work, logs = folder / "work", folder / "logs"
@@ -234,10 +229,11 @@ class Runner:
         folder.chmod(0o711)
         if uid is not None:
             os.chown(work, uid, uid)
-        source = work / language.source
-        source.write_text(job.program, encoding="utf-8")
-        source.chmod(0o644)
         values = self._values(language, toolchain, job.program)
+        marker = strict.new_marker() if seal is not None else None
+        source = work / language.source
+        source.write_text(job.program + self._seal(seal, marker, values, folder), encoding="utf-8")
+        source.chmod(0o644)
         env = self._env(language, toolchain, work, slot, uid)
         cap = self.settings.output_limit_bytes
 
@@ -245,13 +241,16 @@ class Runner:
         if language.compiled:
             with self.heavy if language.heavy else nullcontext():
                 status, text, compile_s = self._compile(
-                    language, toolchain, values, env, work, logs, uid
+                    language, toolchain, values, env, work, logs, uid, seal
                 )
             if status is not None:
                 return T.Result(id=job.id, status=status, stderr=text[:cap], compile_s=compile_s,
                                 cases_total=len(job.cases) or 1)  # fmt: skip
 
         argv = expand(language.run, values, toolchain.paths)
+        if seal is not None:  # runtime flags (node's preload) go before the program
+            argv[1:1] = expand(seal.run_flags, values, {})
+            argv += seal.run_args
         run_uid = (
             uid if (language.run[0] not in toolchain.paths or world_executable(argv[0])) else None
         )
@@ -266,12 +265,31 @@ class Runner:
         with self.heavy if language.compiles_in_run else nullcontext():
             if job.mode == "tests":
                 return self._run_tests(
-                    job, language, argv, work, logs, env, limits, run_uid, compile_s
+                    job, language, argv, work, logs, env, limits, run_uid, compile_s, marker
                 )
             return self._run_io(job, argv, work, logs, env, limits, run_uid, compile_s)
 
+    def _seal(
+        self, seal: strict.Seal | None, marker: str | None, values: dict, folder: Path
+    ) -> str:
+        """The strict judge's trailer for the source; sets the argv values it needs (the
+        class to start, the preload file in a folder the program can read but not write)."""
+        if seal is None or marker is None:
+            return ""
+        trailer = seal.trailer(marker, values.get("main_class", ("",))[0])
+        if seal.main_class is not None:
+            values["main_class"] = (seal.main_class,)
+        if seal.preload:
+            judge_dir = folder / "judge"
+            judge_dir.mkdir(mode=0o755)
+            preload = judge_dir / "preload.js"
+            preload.write_text(seal.preload, encoding="utf-8")
+            preload.chmod(0o644)
+            values[strict.PRELOAD_VAR] = (str(preload),)
+        return trailer
+
     def _compile(
-        self, language, toolchain, values, env, work, logs, uid
+        self, language, toolchain, values, env, work, logs, uid, seal=None
     ) -> tuple[str | None, str, float]:
         """(failure status or None, compiler output, seconds)."""
         start = time.perf_counter()
@@ -296,6 +314,8 @@ class Runner:
             code, text = reply
             return (None if code == 0 else T.COMPILE_ERROR), text, seconds
         argv = expand(language.compile, values, toolchain.paths)
+        if seal is not None:
+            argv += seal.compile_args
         compile_uid = uid if world_executable(argv[0]) else None
         limits = Limits(
             timeout_s=language.compile_timeout_s,
@@ -311,21 +331,32 @@ class Runner:
             return T.TIMEOUT, text, outcome.wall_s
         return (None if outcome.exit_code == 0 else T.COMPILE_ERROR), text, outcome.wall_s
 
-    def _run_tests(self, job, language, argv, work, logs, env, limits, uid, compile_s) -> T.Result:
+    def _run_tests(
+        self, job, language, argv, work, logs, env, limits, uid, compile_s, marker=None
+    ) -> T.Result:
         outcome = self.sandbox.run(argv, cwd=work, logs=logs, env=env, limits=limits, uid=uid)
         status = judge.tests_status(language, outcome)
-        return self._result(job, status, outcome, compile_s, outcome.wall_s, int(status == T.OK), 1)
+        if marker is None:
+            return self._result(
+                job, status, outcome, compile_s, outcome.wall_s, int(status == T.OK), 1
+            )
+        status = judge.strict_status(status, outcome, marker)
+        result = self._result(
+            job, status, outcome, compile_s, outcome.wall_s, int(status == T.OK), 1
+        )
+        # The marker is spent; dropping it keeps the output a program's own.
+        return T.Result(**{**result.__dict__, "stdout": result.stdout.replace(marker, ""),
+                           "stderr": result.stderr.replace(marker, ""), "extra": {"judge": "strict"}})  # fmt: skip
 
     def _run_io(self, job, argv, work, logs, env, limits, uid, compile_s) -> T.Result:
         run_s, passed, status, outcome = 0.0, 0, T.OK, None
         for case in job.cases:
             stdin = logs / "stdin"
             stdin.write_text(case.stdin, encoding="utf-8")
-            want = min(len(case.expected.encode()) * 2 + 4096, self.settings.file_size_mb << 20)
             outcome = self.sandbox.run(argv, cwd=work, logs=logs, env=env, limits=limits, uid=uid,
-                                       stdin_path=stdin, stdout_bytes=want)  # fmt: skip
+                                       stdin_path=stdin)  # fmt: skip
             run_s += outcome.wall_s
-            status = judge.io_status(outcome, outcome.stdout, case, job.float_tolerance)
+            status = judge.io_status(outcome, case, job.float_tolerance)
             if status != T.OK:
                 break
             passed += 1

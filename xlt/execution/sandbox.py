@@ -11,7 +11,8 @@ What each run gets (see docs/execution.md for what this does NOT protect against
 - rlimits (via `prlimit`): CPU seconds, address space, file size, processes,
   open files, no core dumps;
 - a wall-clock timeout, stdin from a file or /dev/null, stdout/stderr to files the
-  program cannot open (outside its folder), read back capped;
+  program cannot open (outside its folder) and, as root, cannot truncate or overwrite
+  (append-only, `xlt.execution.capture`); the Outcome keeps a capped head and the paths;
 - a scrubbed environment: only PATH, HOME, TMPDIR, locale and the language's own
   variables; no tokens or keys from the caller's environment.
 
@@ -34,6 +35,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlt.execution.capture import Logs, read_head
+from xlt.execution.folders import own_folder
 from xlt.execution.toolchains import find_tool
 
 BASE_UID = 64000  # slot uids are leased from BASE_UID up; need not exist in /etc/passwd
@@ -69,6 +72,10 @@ class Outcome:
     stdout: str  # capped
     stderr: str  # capped
     stdout_bytes: int  # before the cap
+    # The whole streams as the engine received them (up to the file-size limit); valid
+    # until the next run in the same logs folder. None for outcomes built elsewhere.
+    stdout_path: Path | None = None
+    stderr_path: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -168,16 +175,14 @@ class Sandbox:
         limits: Limits,
         uid: int | None,
         stdin_path: Path | None = None,
-        stdout_bytes: int | None = None,
     ) -> Outcome:
-        """Run to completion or limit. `logs` is a folder the program cannot open.
-        `stdout_bytes`: how much stdout to read back (io mode compares all of it)."""
+        """Run to completion or limit. `logs` is a folder the program cannot open; its
+        whole stdout and stderr land there, append-only (`xlt.execution.capture`)."""
         out_path, err_path = logs / "stdout", logs / "stderr"
         start = time.perf_counter()
         timed_out = False
         with (
-            open(out_path, "wb") as out,
-            open(err_path, "wb") as err,
+            Logs((out_path, err_path)) as outputs,
             open(stdin_path or os.devnull, "rb") as stdin,
         ):
             try:
@@ -186,8 +191,8 @@ class Sandbox:
                     cwd=cwd,
                     env=env,
                     stdin=stdin,
-                    stdout=out,
-                    stderr=err,
+                    stdout=outputs.fds[0],
+                    stderr=outputs.fds[1],
                     start_new_session=True,
                     close_fds=True,
                 )
@@ -203,27 +208,21 @@ class Sandbox:
         sig = -code if code < 0 else None
         if sig in (signal.SIGXCPU, signal.SIGKILL) and wall_s >= limits.cpu_s - 1:
             timed_out = True
-        stdout, stdout_size = self._read(out_path, stdout_bytes or self.capture_bytes)
-        stderr, _ = self._read(err_path, self.capture_bytes)
+        sizes = [_size(out_path), _size(err_path)]
         return Outcome(
             exit_code=None if sig is not None else code,
             signal=sig,
             timed_out=timed_out or sig == signal.SIGXCPU,
-            # Python and the JVM ignore SIGXFSZ: their writes fail instead, so the size tells.
-            file_limit=over_output
-            or sig == signal.SIGXFSZ
-            or stdout_size >= limits.file_size_bytes,
+            # Python and the JVM ignore SIGXFSZ: their writes fail instead, so the size tells
+            # (of either stream: a stderr flood used to end as an ordinary runtime_error).
+            file_limit=over_output or sig == signal.SIGXFSZ or max(sizes) >= limits.file_size_bytes,
             wall_s=wall_s,
-            stdout=stdout,
-            stderr=stderr,
-            stdout_bytes=stdout_size,
+            stdout=read_head(out_path, self.capture_bytes),
+            stderr=read_head(err_path, self.capture_bytes),
+            stdout_bytes=sizes[0],
+            stdout_path=out_path,
+            stderr_path=err_path,
         )
-
-    def _read(self, path: Path, limit: int) -> tuple[str, int]:
-        size = path.stat().st_size
-        with open(path, "rb") as handle:
-            data = handle.read(limit)
-        return data.decode("utf-8", errors="replace"), size
 
 
 POLL_S = 0.25  # how often a running program's output size is checked
@@ -273,7 +272,7 @@ def lease_uids(count: int) -> list[tuple[int, object]]:
     """`count` uids no other xlt process on this machine holds: each is an flock on
     a file, released when the holder closes it or dies. Two executors sharing a uid
     would kill each other's programs in `kill_uid`."""
-    UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    own_folder(UID_LOCKS, 0o700)  # a folder a program planted could lose its lock files
     leases: list[tuple[int, object]] = []
     for uid in range(BASE_UID, BASE_UID + MAX_UIDS):
         if len(leases) == count:

@@ -8,6 +8,10 @@ Programs run through `xlt.execution.execute_async` (its `workers` bound the conc
 one pool per rank, `reward_workers`); identical programs within a batch run once. A
 `toolchain_missing` result is an error here, not a zero reward: RL would silently learn
 nothing (the config check should have caught it).
+
+Rewards use the engine's strict judge (`xlt.execution.strict`): a program that exits 0
+before its tests end, turns a failure into status 0 with a hook, or disarms the test
+helpers earns 0, where MultiPL-E's rules (kept for benchmark scores) would pay 1.
 """
 
 from __future__ import annotations
@@ -55,12 +59,14 @@ async def score_async(
     cache_dir: str | None = None,
     timeout_s: float | None = None,
     execute_async: ExecuteAsync | None = None,
+    judge: str = "strict",
 ) -> tuple[list[float], list[Result]]:
     """Rewards and results for `codes[i]` answering `problems[i]`, in order.
 
     `codes` are what the model wrote (completion mode: the continuation of the prompt;
     chat mode: the extracted code block); `Problem.job` builds the program. `execute_async`
-    defaults to the execution engine's.
+    defaults to the execution engine's. `judge`: "strict" (reward hacks fail) or
+    "multipl-e" (benchmark verdicts), see `xlt.execution.Executor.run`.
     """
     if len(problems) != len(codes):
         raise ValueError(f"{len(problems)} problems but {len(codes)} completions")
@@ -72,7 +78,9 @@ async def score_async(
     for job in jobs:
         unique.setdefault(_job_key(job), job)
     unique_jobs = list(unique.values())
-    results_unique = await execute_async(unique_jobs, workers=workers, cache_dir=cache_dir)
+    results_unique = await execute_async(
+        unique_jobs, workers=workers, cache_dir=cache_dir, judge=judge
+    )
     by_key = {_job_key(j): r for j, r in zip(unique_jobs, results_unique, strict=True)}
     results = [by_key[_job_key(job)] for job in jobs]
     missing = [r for r in results if r.status == TOOLCHAIN_MISSING]

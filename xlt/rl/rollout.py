@@ -71,9 +71,16 @@ def prompt_of(problem: Problem, tokenizer, chat: bool) -> str:
 
 def stops_of(problems: Sequence[Problem], chat: bool) -> tuple[str, ...]:
     """Stop sequences for a batch of one language: the problems' own, else MultiPL-E's;
-    chat mode also stops at the closing fence. A chat batch of `io` problems is never cut
-    (MultiPL-E's stops would cut the whole program at its first blank line or function)."""
-    if chat and problems and all(p.mode == "io" for p in problems):
+    chat mode also stops at the closing fence. A batch of `io` problems is never cut: their
+    answer is a whole program, which MultiPL-E's stops (`\\ndef`, `\\n}`) would cut at its
+    first function or closing brace, and generation ends at the end of turn or EOS."""
+    io = [p.mode == "io" for p in problems]
+    if any(io) and not all(io):
+        raise ValueError(
+            "a rollout batch mixes io problems (whole programs, never cut) with tests "
+            "problems (continuations cut at stops); sample them in separate batches"
+        )
+    if problems and all(io):
         return ()
     stops = {s for p in problems for s in p.stop_tokens}
     if not stops:
@@ -87,11 +94,12 @@ def stops_of(problems: Sequence[Problem], chat: bool) -> tuple[str, ...]:
 def reward_code(problem: Problem, text: str, chat: bool) -> str:
     """What `xlt.rl.rewards.score_async` runs for one sample of `problem`.
 
-    A chat model's answer to an `io` problem is a free answer: its program is the code
-    block the chat rule picks (`program_from_chat_answer`). Everything else is a
-    continuation (of the prompt, or of the prefilled fence), already cut at the stops.
+    An answer to an `io` problem is a whole program, chat model or not: the code block the
+    chat rule picks (`program_from_chat_answer`; unfenced text is taken whole). Everything
+    else is a continuation (of the prompt, or of the prefilled fence), already cut at the
+    stops.
     """
-    if chat and problem.mode == "io":
+    if problem.mode == "io":
         return program_from_chat_answer(problem, text)
     return text
 

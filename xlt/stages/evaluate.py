@@ -108,6 +108,17 @@ def run(ctx: StageContext) -> None:
     log_to_tracker(ctx.tracker, ctx.out)
 
 
+def preflight(cfg: EvalConfig) -> None:
+    """Settings that would only fail once evaluation starts, after hours of training."""
+    if cfg.benchmark == "multipl-e" and cfg.data_path is None and cfg.revision is None:
+        raise ValueError(
+            f"eval.benchmark=multipl-e reads the Hub dataset {MULTIPL_E_HUB_ID} (eval.data_path "
+            "is null) but eval.revision is null: pin a commit of the dataset with "
+            "eval.revision=<sha>, or read local files with eval.data_path=<folder of "
+            "humaneval-<lang>-reworded.jsonl.gz>"
+        )
+
+
 def load_problems(
     benchmark: str,
     data_dir: Path | None,

@@ -55,7 +55,7 @@ def run(ctx: StageContext) -> None:
     sizes = mixtures.full_sizes(
         lambda: mixtures.group_by_task(_read_jsonl(pool)), count_tokens, **select_args
     )
-    budget = spec.num_tokens or min(sizes.values())
+    budget = spec.num_tokens or matched_budget(sizes, _size_name(spec))
     source = spec.source_language
     examples = list(
         mixtures.build_mixture(
@@ -85,6 +85,28 @@ def run(ctx: StageContext) -> None:
         {"mixture/tokens": summary["tokens"], "mixture/tasks": summary["tasks"]}, step=0
     )
     log.info("SFT mixture %s: %s", spec.mixture, summary)
+
+
+def _size_name(spec: MixtureSpec) -> str:
+    if spec.mixture == "monolingual":
+        return f"monolingual/{spec.source_language}"
+    return spec.mixture
+
+
+def matched_budget(sizes: dict[str, int], chosen: str) -> int:
+    """The smallest non-empty mixture's tokens, so every SFT arm of a sweep trains on as many.
+
+    A language with no SFT data has an empty monolingual mixture: it cannot be an arm, so it
+    does not set the budget (it is logged); the chosen mixture being empty is an error."""
+    if sizes.get(chosen, 0) == 0:
+        raise ValueError(
+            f"the {chosen} SFT mixture is empty: the data stage found no SFT examples for it "
+            f"(full mixture sizes in tokens: {sizes}); pick another sft mixture or source language"
+        )
+    empty = sorted(name for name, size in sizes.items() if size == 0)
+    if empty:
+        log.warning("mixture: %s have no SFT data and do not set the token budget", empty)
+    return min(size for size in sizes.values() if size > 0)
 
 
 def token_counter(ctx: StageContext) -> tuple[mixtures.TokenCounter, str]:

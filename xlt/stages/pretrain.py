@@ -8,7 +8,8 @@ tokenizer in Hugging Face format to `ctx.out / "model"`. Micro scale only: it st
 paper's pretrained LLM, so low-resource languages are rare in the corpus, as on the web.
 Checkpoints go to `ctx.out / "checkpoints"` every `pretrain.save_every` steps; an interrupted run
 resumes from the newest one; they are deleted once the model is written.
-Metrics: `pretrain/loss`, `pretrain/lr`, `pretrain/grad_norm`, `pretrain/tokens_per_s`.
+Metrics: `pretrain/loss`, `pretrain/lr`, `pretrain/grad_norm`, `pretrain/tokens_per_s`, also kept in
+`ctx.out / "history.jsonl"` for runs that reuse the stage (`xlt.tracking.history`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from pathlib import Path
 from xlt.model_config import ModelConfig
 from xlt.models import build_tiny_model, build_tokenizer
 from xlt.pipeline import StageContext
+from xlt.tracking.history import record_history
 from xlt.train.config import ParallelPlan, PretrainConfig
 from xlt.train.data import pack_pretrain
+from xlt.train.engine import rank
 from xlt.train.loop import CausalLMTrainer, train_and_export
 
 
@@ -53,19 +56,20 @@ def run(ctx: StageContext) -> None:
     # ---- data: documents packed into fixed-length blocks
     examples = pack_pretrain(texts, tokenizer, pre.seq_len)
 
-    # ---- train, export
-    trainer = CausalLMTrainer(
-        model,
-        examples,
-        ctx.spec.parallelization,
-        pre,
-        seed=ctx.seed,
-        ckpt_dir=ctx.out / "checkpoints",
-        tracker=ctx.tracker,
-        pad_id=tokenizer.pad_token_id,
-        metric_prefix="pretrain",
-    )
-    train_and_export(trainer, tokenizer, ctx.out / "model")
+    # ---- train, export (the curves also go to the folder, for runs that reuse it)
+    with record_history(ctx.tracker, ctx.out, enabled=rank() == 0) as tracker:
+        trainer = CausalLMTrainer(
+            model,
+            examples,
+            ctx.spec.parallelization,
+            pre,
+            seed=ctx.seed,
+            ckpt_dir=ctx.out / "checkpoints",
+            tracker=tracker,
+            pad_id=tokenizer.pad_token_id,
+            metric_prefix="pretrain",
+        )
+        train_and_export(trainer, tokenizer, ctx.out / "model")
 
 
 def _read_jsonl(path: Path) -> list[dict]:

@@ -7,12 +7,14 @@ Inputs: `ctx.inputs["sft"] / "model"` (the SFT or pretrained checkpoint; without
 `model.path`) and `ctx.inputs["data"] / "rl.jsonl"` (`rl_oracle.jsonl` for oracle runs),
 filtered to `rl.source_language`. Output: the trained model in `ctx.out / "model"` (HF
 format); checkpoints in `ctx.out / "checkpoints"`, from which an interrupted stage resumes.
-Metrics go to `ctx.tracker` every step (`rl/*`, `exec/<lang>/<status>_frac`, `time/*`).
+Metrics go to `ctx.tracker` every step (`rl/*`, `exec/<lang>/<status>_frac`, `time/*`), and to
+`ctx.out / "history.jsonl"` for runs that reuse the stage (`xlt.tracking.history`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +27,13 @@ from xlt.pipeline import StageContext
 from xlt.rl.config import RLConfig
 from xlt.rl.rollout import load_value_model
 from xlt.rl.trainer import RLTrainer
+from xlt.tracking.history import record_history
 from xlt.train.config import ParallelPlan
 from xlt.train.engine import rank
+
+log = logging.getLogger(__name__)
+# Reduced over ranks by the trainer, so every rank logs the same values each step.
+LOGGED_ON_EVERY_RANK = ("rl/reward_mean", "rl/policy_loss", "rl/entropy", "rl/grad_norm")
 
 
 def preflight(cfg) -> None:
@@ -116,17 +123,23 @@ def run(ctx: StageContext) -> None:
             critic_revision = None if rl.critic_path else revision
             value_model = load_value_model(critic_dir, revision=critic_revision, seed=ctx.seed)
             check_critic(rl, policy, value_model)
-    trainer = RLTrainer(
-        policy, tokenizer, problems, rl, cfg.rollout, cfg.execution, plan,
-        chat=cfg.model.chat, seed=ctx.seed, ckpt_dir=ctx.out / "checkpoints",
-        tracker=ctx.tracker, vllm_model_path=str(model_dir), value_model=value_model,
-        reference_model=reference,
-    )  # fmt: skip
-    try:
-        trainer.setup()
-        trainer.train()
-        save_model(trainer.engine, tokenizer, ctx.out / "model")
-    finally:
-        trainer.cleanup()
+    # The curves also go to the folder, for runs that reuse it.
+    with record_history(ctx.tracker, ctx.out, enabled=rank() == 0) as tracker:
+        trainer = RLTrainer(
+            policy, tokenizer, problems, rl, cfg.rollout, cfg.execution, plan,
+            chat=cfg.model.chat, seed=ctx.seed, ckpt_dir=ctx.out / "checkpoints",
+            tracker=tracker, vllm_model_path=str(model_dir), value_model=value_model,
+            reference_model=reference,
+        )  # fmt: skip
+        try:
+            trainer.setup()
+            for step, metrics in enumerate(trainer.train(), start=1):
+                # every rank logs the all-reduced metrics: the ranks of a launch must agree
+                log.info(
+                    "rl step %d: %s", step, {k: round(metrics[k], 6) for k in LOGGED_ON_EVERY_RANK}
+                )
+            save_model(trainer.engine, tokenizer, ctx.out / "model")
+        finally:
+            trainer.cleanup()
     if rank() == 0:  # the model folder is the output; optimizer states are large
         shutil.rmtree(ctx.out / "checkpoints", ignore_errors=True)

@@ -11,7 +11,8 @@ Format: the model's chat template when `model.chat` (instruct models), plain com
 otherwise; loss on response tokens only. Checkpoints every `sft.save_every` steps under
 `ctx.out / "checkpoints"`, resumed from after a crash, deleted after export.
 Metrics: `train/loss`, `train/lr`, `train/grad_norm`, `train/tokens_per_s`, and
-`sft/examples`, `sft/dropped`, `sft/truncated` at step 0.
+`sft/examples`, `sft/dropped`, `sft/truncated` at step 0; also kept in `ctx.out / "history.jsonl"`
+for runs that reuse the stage (`xlt.tracking.history`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from xlt.model_config import ModelConfig
 from xlt.models import load_model, load_tokenizer
 from xlt.pipeline import StageContext
 from xlt.stages.pretrain import _read_jsonl
+from xlt.tracking.history import record_history
 from xlt.train.config import ParallelPlan, SFTConfig
 from xlt.train.data import build_sft_examples
 from xlt.train.engine import (
@@ -83,18 +85,19 @@ def run(ctx: StageContext) -> None:
     records = _read_jsonl(Path(ctx.inputs["data"]) / "sft.jsonl")
     examples, counts = build_sft_examples(records, tokenizer, sft.seq_len, chat=model_cfg.chat)
     log.info("sft examples: %s", counts)
-    if rank() == 0:
-        ctx.tracker.log({f"sft/{k}": float(v) for k, v in counts.items()}, step=0)
 
-    # ---- train, export
-    trainer = CausalLMTrainer(
-        model,
-        examples,
-        plan,
-        sft,
-        seed=ctx.seed,
-        ckpt_dir=ctx.out / "checkpoints",
-        tracker=ctx.tracker,
-        pad_id=tokenizer.pad_token_id,
-    )
-    train_and_export(trainer, tokenizer, ctx.out / "model")
+    # ---- train, export (the curves also go to the folder, for runs that reuse it)
+    with record_history(ctx.tracker, ctx.out, enabled=rank() == 0) as tracker:
+        if rank() == 0:
+            tracker.log({f"sft/{k}": float(v) for k, v in counts.items()}, step=0)
+        trainer = CausalLMTrainer(
+            model,
+            examples,
+            plan,
+            sft,
+            seed=ctx.seed,
+            ckpt_dir=ctx.out / "checkpoints",
+            tracker=tracker,
+            pad_id=tokenizer.pad_token_id,
+        )
+        train_and_export(trainer, tokenizer, ctx.out / "model")

@@ -7,7 +7,14 @@ when `backend == "wandb"` (see `xlt.tracking.wandb`).
 """
 
 from xlt.tracking.base import JsonlTracker, NullTracker, Tracker, read_jsonl_log
-from xlt.tracking.factory import MirroredTracker, make_tracker, sweep_group
+from xlt.tracking.factory import (
+    MirroredTracker,
+    make_tracker,
+    run_group,
+    run_name,
+    sweep_group,
+    wandb_run_id,
+)
 
 __all__ = [
     "JsonlTracker",
@@ -16,5 +23,8 @@ __all__ = [
     "Tracker",
     "make_tracker",
     "read_jsonl_log",
+    "run_group",
+    "run_name",
     "sweep_group",
+    "wandb_run_id",
 ]

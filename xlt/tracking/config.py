@@ -13,7 +13,9 @@ class TrackingConfig:
     project: str = "xlt"
     entity: str | None = None
     mode: str = "offline"  # offline | online
-    group: str | None = None  # runs of one sweep share a group
+    # W&B group; unset: a sweep's runs share `<experiment>_<date>_<time>`, a single run its
+    # experiment's name (xlt.tracking.run_group)
+    group: str | None = None
 
     def __post_init__(self) -> None:
         check_choice(self.backend, ("jsonl", "wandb"), "tracking.backend")

@@ -38,6 +38,8 @@ class WandbTracker:
         job_type: str | None = None,
         config: dict[str, Any] | None = None,
         dir: str | Path = ".",
+        run_id: str | None = None,
+        resume: str | None = None,
     ):
         if mode not in ("offline", "online"):
             raise ValueError(f"tracking.mode={mode!r} must be 'offline' or 'online'")
@@ -54,6 +56,8 @@ class WandbTracker:
             job_type=job_type,
             config=config,
             dir=str(dir),
+            id=run_id,
+            resume=resume,  # "allow": continue run `run_id` if it exists, else start it
             reinit="create_new",  # several trackers in one process (tests, report) stay separate
         )
         self.run.define_metric(STEP_KEY)
@@ -121,7 +125,8 @@ def _nest(row: dict[str, Any], keys: list[str], value: Any) -> None:
 
 
 def read_offline_run(path: str | Path) -> dict[str, Any]:
-    """{"group", "config", "history": [row, ...], "dir"} of an offline run folder (or its .wandb file)."""
+    """{"id", "name", "group", "job_type", "config", "history": [row, ...], "dir", "complete"}
+    of an offline run folder (or its .wandb file)."""
     from wandb.proto import wandb_internal_pb2
 
     path = Path(path)
@@ -129,14 +134,17 @@ def read_offline_run(path: str | Path) -> dict[str, Any]:
     if len(files) != 1:
         raise ValueError(f"{path}: expected one .wandb file, found {len(files)}")
     run: dict[str, Any] = {
-        "group": None, "config": {}, "history": [], "dir": str(files[0].parent), "complete": False,
+        "id": None, "name": None, "group": None, "job_type": None, "config": {}, "history": [],
+        "dir": str(files[0].parent), "complete": False,
     }  # fmt: skip
     for data in _records(files[0].read_bytes()):
         record = wandb_internal_pb2.Record()
         record.ParseFromString(data)
         kind = record.WhichOneof("record_type")
         if kind == "run":
+            run["id"], run["name"] = record.run.run_id, record.run.display_name or None
             run["group"] = record.run.run_group or None
+            run["job_type"] = record.run.job_type or None
             updates = record.run.config.update
         elif kind == "config":
             updates = record.config.update

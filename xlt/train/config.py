@@ -40,6 +40,11 @@ class TrainConfig:
     def group(self) -> str:
         return "train"
 
+    @property
+    def runs(self) -> bool:
+        """False for a switched-off stage, whose batch need not fit the launch."""
+        return True
+
     def __post_init__(self) -> None:
         group = self.group
         check_positive(self.max_steps, f"{group}.max_steps")
@@ -54,7 +59,7 @@ class TrainConfig:
             )
         num_ranks = launch_world_size()
         per_step = self.micro_batch_size * num_ranks
-        if self.batch_size % per_step:
+        if self.runs and self.batch_size % per_step:
             raise ValueError(
                 f"{group}.batch_size={self.batch_size} does not split over {num_ranks} ranks x "
                 f"{group}.micro_batch_size={self.micro_batch_size} = {per_step} sequences per "
@@ -84,6 +89,10 @@ class PretrainConfig(TrainConfig):
     def group(self) -> str:
         return "pretrain"
 
+    @property
+    def runs(self) -> bool:
+        return self.enabled
+
 
 @dataclass(frozen=True)
 class SFTConfig(TrainConfig):
@@ -94,6 +103,10 @@ class SFTConfig(TrainConfig):
     @property
     def group(self) -> str:
         return "sft"
+
+    @property
+    def runs(self) -> bool:
+        return self.mixture != "none"
 
     def __post_init__(self) -> None:
         check_choice(self.mixture, SFT_MIXTURES, "sft.mixture")

@@ -196,6 +196,11 @@ def zero3_model_context(ds_config: dict[str, Any]):
         yield None
         return
     ensure_distributed_env()
+    # zero.Init shards over the process group it finds; without one it takes world size 1
+    # and DeepSpeed's batch check fails on every multi-rank launch (seen in the rehearsal).
+    import deepspeed
+
+    deepspeed.init_distributed()
     from transformers.integrations import HfDeepSpeedConfig
 
     hf_config = HfDeepSpeedConfig(ds_config)  # transformers keeps a weak reference: hold it here
