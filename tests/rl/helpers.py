@@ -90,7 +90,7 @@ SEED = 0
 
 def make_trainer(model_dir: Path, out: Path, rl: RLConfig, *, zero="single", tracker=None,
                  execute_async=None, rollout: RolloutConfig = ROLLOUT, problems=None,
-                 chat: bool = False) -> RLTrainer:  # fmt: skip
+                 chat: bool = False, execution: ExecutionConfig = EXECUTION) -> RLTrainer:  # fmt: skip
     """An RLTrainer on the constant task from `model_dir`, as the rl stage builds it."""
     from xlt.models import load_model, load_tokenizer
 
@@ -98,7 +98,7 @@ def make_trainer(model_dir: Path, out: Path, rl: RLConfig, *, zero="single", tra
     reference = load_model(model_dir) if rl.needs_reference_model else None
     return RLTrainer(
         load_model(model_dir), load_tokenizer(model_dir), problems or constant_problems(), rl, rollout,
-        EXECUTION, ParallelPlan.preset(zero), chat=chat, seed=SEED,
+        execution, ParallelPlan.preset(zero), chat=chat, seed=SEED,
         ckpt_dir=out / "checkpoints", tracker=tracker, value_model=value_model,
         reference_model=reference, execute_async=execute_async,
     )  # fmt: skip

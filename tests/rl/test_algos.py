@@ -15,6 +15,7 @@ from xlt.rl.algos import (
     kl_k3,
     last_token_rewards,
     masked_mean,
+    masked_moments,
     policy_loss,
     token_logprobs,
     value_loss,
@@ -239,3 +240,35 @@ def test_gae_on_one_token_responses():
     adv, ret = gae(torch.tensor([[1.0], [0.0]]), torch.tensor([[0.25], [0.5]]),
                    torch.ones(2, 1), gamma=0.9, lam=0.9)  # fmt: skip
     assert close(adv, [[0.75], [-0.5]]) and close(ret, [[1.0], [0.0]])
+
+
+def test_value_loss_counts_no_clip_for_values_inside_the_clip_range():
+    # Old values in [0, 1), new ones in [0, 0.1): always within clip 1 of each other, so
+    # nothing is clipped. In float32, old + (new - old) differs from new for most such pairs
+    # (the difference is rounded); that rounding must neither count as a clip nor change the
+    # loss, which is then the plain 0.5 * mean((V - R)^2) with R = 0.
+    generator = torch.Generator().manual_seed(1)
+    old = torch.rand(1, 1000, generator=generator)
+    values = 0.1 * torch.rand(1, 1000, generator=generator)
+    assert ((old + (values - old)) != values).sum() > 100  # the inputs do exercise rounding
+    loss, metrics = value_loss(values, old, torch.zeros(1, 1000), torch.ones(1, 1000), clip=1.0)
+    assert float(metrics["clip_frac"]) == 0.0
+    assert torch.equal(loss, 0.5 * (values**2).mean())
+
+
+def test_whitening_with_moments_summed_over_shards_is_whitening_the_whole_batch():
+    # Two "ranks" hold rows 0-1 and 2-5 of one batch with different numbers of tokens.
+    # Whitened with their summed moments, each shard gets the whole batch's mean and
+    # population std over its masked tokens (computed here from the token list).
+    generator = torch.Generator().manual_seed(0)
+    x = 3.0 + 2.0 * torch.randn(6, 5, generator=generator)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]] + [[1, 0, 0, 0, 0]] * 4).float()
+    tokens = x[mask.bool()].double()
+    mean, std = tokens.mean(), tokens.std(unbiased=False)
+    expected = ((x - mean) / std * mask).float()
+    shards = [slice(0, 2), slice(2, 6)]
+    moments = sum(masked_moments(x[s], mask[s]) for s in shards)
+    for s in shards:
+        assert close(whiten(x[s], mask[s], moments_3=moments), expected[s])
+    # each shard on its own is whitened differently (what per-rank statistics would give)
+    assert not close(whiten(x[:2], mask[:2]), expected[:2], atol=0.1)

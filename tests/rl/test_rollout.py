@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from tests.rl.helpers import constant_problems
@@ -12,6 +14,7 @@ from xlt.rl.rollout import (
     load_value_model,
     policy_forward,
     reward_code,
+    rollout_metrics,
     step_problem_indices,
     stops_of,
 )
@@ -140,3 +143,25 @@ def test_chunked_response_logprobs_equal_the_full_computation(pretrained_dir):
         logp().sum().backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
     assert torch.allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)  # fp32 summation order
+
+
+def test_rollout_metrics_are_sample_and_token_means():
+    from xlt.rl.rollout import Batch
+
+    # 4 samples with 1, 2, 3 and 2 response tokens; rewards 1, 0, 0, 1
+    mask = torch.tensor([[0, 1, 0, 0], [0, 1, 1, 0], [0, 1, 1, 1], [0, 1, 1, 0]]).float()
+    rollout_logp = -torch.ones(4, 4) * mask
+    old_logp = rollout_logp - 0.5 * mask  # every scored token 0.5 below the generator's
+    rewards = torch.tensor([1.0, 0.0, 0.0, 1.0])
+    batch = Batch(torch.zeros(4, 4, dtype=torch.long), torch.ones(4, 4, dtype=torch.long),
+                  mask, rollout_logp, rewards)  # fmt: skip
+    # reference log-probs log(2) above the policy's on scored tokens: k3 = 2 - log 2 - 1
+    ref = old_logp + math.log(2.0) * mask
+    metrics = rollout_metrics(batch, {"old_logp_BL": old_logp, "ref_logp_BL": ref})
+    assert metrics["rl/reward_mean"] == 0.5
+    # unbiased: sqrt(4 * 0.25 / 3)
+    assert math.isclose(metrics["rl/reward_std"], math.sqrt(1 / 3), rel_tol=1e-12)
+    assert metrics["rl/response_len"] == 2.0  # 8 tokens / 4 samples
+    assert math.isclose(metrics["rl/rollout_logp_abs_diff"], 0.5, rel_tol=1e-6)
+    assert math.isclose(metrics["rl/kl"], 1 - math.log(2.0), rel_tol=1e-6)
+    assert "rl/kl" not in rollout_metrics(batch, {"old_logp_BL": old_logp})

@@ -159,11 +159,36 @@ def gae(
     return advantages_BT, (advantages_BT + values_BT) * mask_BT
 
 
-def whiten(x_BT: torch.Tensor, mask_BT: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """`x` shifted and scaled to mean 0, std 1 over the masked tokens (PPO's advantage norm)."""
-    mean = masked_mean(x_BT, mask_BT)
-    var = masked_mean((x_BT - mean) ** 2, mask_BT)
-    return (x_BT - mean) * torch.rsqrt(var + eps) * mask_BT
+def masked_moments(x_BT: torch.Tensor, mask_BT: torch.Tensor) -> torch.Tensor:
+    """(3,) float64: the sum of `x`, the sum of `x ** 2` and the number of masked tokens.
+
+    Moments add up over the shards of a batch (the ranks' slices), so their sum gives the
+    whole batch's mean and variance (`whiten(..., moments_3=...)`). Float64 keeps the
+    variance `E[x^2] - E[x]^2` free of cancellation for advantages of any sensible scale.
+    """
+    x_BT, mask_BT = x_BT.double(), mask_BT.double()
+    return torch.stack([(x_BT * mask_BT).sum(), (x_BT**2 * mask_BT).sum(), mask_BT.sum()])
+
+
+def whiten(
+    x_BT: torch.Tensor,
+    mask_BT: torch.Tensor,
+    *,
+    moments_3: torch.Tensor | None = None,
+    eps: float = 1e-8,
+) -> torch.Tensor:
+    """`x` shifted and scaled to mean 0, std 1 over the masked tokens (PPO's advantage norm).
+
+    The mean and (population) variance are those of `moments_3` (`masked_moments` summed
+    over every shard of the batch) when given, else of `x_BT` alone.
+    """
+    if moments_3 is None:
+        moments_3 = masked_moments(x_BT, mask_BT)
+    total, total_sq, count = moments_3.tolist()
+    count = max(count, 1.0)
+    mean = total / count
+    var = max(total_sq / count - mean**2, 0.0)  # >= 0 up to rounding
+    return (x_BT - mean) * (var + eps) ** -0.5 * mask_BT
 
 
 def value_loss(
@@ -178,9 +203,11 @@ def value_loss(
 
     V_clipped = old_V + clamp(V - old_V, -clip, clip) keeps the critic near the values that
     computed the advantages. Returns the loss and `clip_frac` (tokens where the clipped
-    error was the larger one).
+    error was the larger one). V_clipped is computed as clamp(V, old_V - clip, old_V + clip),
+    which is V itself inside the range: old_V + (V - old_V) rounds away from V in float32
+    for some pairs, and `clip_frac` then counted tokens that no clipping touched.
     """
-    clipped_BT = old_values_BT + torch.clamp(values_BT - old_values_BT, -clip, clip)
+    clipped_BT = torch.clamp(values_BT, old_values_BT - clip, old_values_BT + clip)
     error_BT = (values_BT - returns_BT) ** 2
     clipped_error_BT = (clipped_BT - returns_BT) ** 2
     loss = 0.5 * masked_mean(torch.maximum(error_BT, clipped_error_BT), mask_BT)

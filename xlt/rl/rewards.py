@@ -4,9 +4,10 @@
 - `fraction`: the fraction of stdin/stdout cases that pass (`io` problems); for `tests`
   problems, whose program carries its own assertions, it equals `binary`.
 
-Programs run through `xlt.execution.execute_async` (its `workers` bound the concurrency);
-identical programs within a batch run once. A `toolchain_missing` result is an error here,
-not a zero reward: RL would silently learn nothing (the config check should have caught it).
+Programs run through `xlt.execution.execute_async` (its `workers` bound the concurrency:
+one pool per rank, `reward_workers`); identical programs within a batch run once. A
+`toolchain_missing` result is an error here, not a zero reward: RL would silently learn
+nothing (the config check should have caught it).
 
 Rewards use the engine's strict judge (`xlt.execution.strict`): a program that exits 0
 before its tests end, turns a failure into status 0 with a hook, or disarms the test
@@ -24,6 +25,18 @@ from xlt.execution.types import OK, STATUSES, TOOLCHAIN_MISSING, Job, Result
 REWARD_KINDS = ("binary", "fraction")
 
 ExecuteAsync = Callable[..., Awaitable[list[Result]]]
+
+
+def reward_workers(configured: int, ranks_on_machine: int, cores: int) -> int:
+    """Sandbox workers of one rank's reward pool: `execution.workers` when set (> 0), else
+    the machine's cores shared among the ranks on it, at least one each.
+
+    Every rank runs its own pool, all at once: sized to all cores each, N ranks would run
+    N programs per core and time out programs that pass on a quiet machine.
+    """
+    if configured > 0:
+        return configured
+    return max(1, cores // ranks_on_machine)
 
 
 def reward_of(result: Result, kind: str) -> float:

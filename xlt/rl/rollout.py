@@ -9,6 +9,8 @@ computed from the model's output at position i - 1. Prompt and padding positions
 
 from __future__ import annotations
 
+import hashlib
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +24,8 @@ from xlt.data.records import Problem
 from xlt.generation import Completion, chat_problem_prompt, chat_prompt, stop_sequences
 from xlt.generation.answers import program_from_chat_answer
 from xlt.generation.hf import encode_prompt
-from xlt.rl.algos import entropy_from_logits, token_logprobs
+from xlt.rl.algos import entropy_from_logits, kl_k3, token_logprobs
+from xlt.rl.ranks import sum_values_over_ranks
 from xlt.train.heads import hidden_at
 
 
@@ -42,6 +45,16 @@ def step_problem_indices(
         random.Random(f"{seed}/{epoch}").shuffle(order)
         indices.append(order[offset])
     return indices
+
+
+def prompt_seed(seed: int, step: int, position: int) -> int:
+    """The sampling seed of the prompt at `position` in RL step `step`, in [0, 2^62).
+
+    A hash of (seed, step, position), not of the rank that samples the prompt: one rank and
+    N ranks draw the same samples for it (xlt.rl.ranks).
+    """
+    digest = hashlib.blake2b(f"{seed}/{step}/{position}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest) >> 2
 
 
 def prompt_of(problem: Problem, tokenizer, chat: bool) -> str:
@@ -140,6 +153,32 @@ def build_batch(
         response[i, start:end] = 1.0
         rollout_logp[i, start:end] = torch.tensor(logps, dtype=torch.float32)
     return Batch(input_ids, attention, response, rollout_logp, torch.tensor(rewards).float())
+
+
+def rollout_metrics(batch: Batch, scored: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Means and the (sample) std of the rewards over all ranks' samples, token means over
+    all ranks' response tokens."""
+    mask_BL, old_logp_BL, rewards_B = batch.response_mask_BL, scored["old_logp_BL"], batch.rewards_B
+    local = {
+        "samples": batch.num_sequences, "rewards": rewards_B.sum(),
+        "rewards_sq": (rewards_B.double() ** 2).sum(), "tokens": mask_BL.sum(),
+        "logp_abs_diff": ((old_logp_BL - batch.rollout_logp_BL).abs() * mask_BL).sum(),
+    }  # fmt: skip
+    if "ref_logp_BL" in scored:
+        local["kl"] = (kl_k3(old_logp_BL, scored["ref_logp_BL"]) * mask_BL).sum()
+    sums = sum_values_over_ranks(local)
+    samples, tokens = sums["samples"], max(sums["tokens"], 1.0)
+    mean = sums["rewards"] / samples
+    squares = max(sums["rewards_sq"] - samples * mean**2, 0.0)  # >= 0 up to rounding
+    metrics = {
+        "rl/reward_mean": mean,
+        "rl/reward_std": math.sqrt(squares / (samples - 1)) if samples > 1 else 0.0,
+        "rl/response_len": sums["tokens"] / samples,
+        "rl/rollout_logp_abs_diff": sums["logp_abs_diff"] / tokens,
+    }
+    if "kl" in sums:
+        metrics["rl/kl"] = sums["kl"] / tokens
+    return metrics
 
 
 def policy_forward(

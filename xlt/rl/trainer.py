@@ -8,16 +8,20 @@
     save_model(trainer.engine, tokenizer, out / "model"); trainer.cleanup()
 
 Launch: in-process on CPU (one rank), or under `torchrun`/`deepspeed` for several ranks;
-each rank then samples its own slice of the step's prompts (whole groups) and gradients
-are averaged over all tokens of all ranks. Deviations from the papers are listed in
-docs/rl.md (no re-sampling to refill filtered groups; KL as a loss term in PPO too).
+each rank then samples its share of the step's prompts (whole groups), and every token mean
+(loss, PPO whitening, metrics) is taken over all ranks' tokens, so N ranks reproduce one
+rank's run up to float32 reduction order (xlt/rl/ranks.py). Deviations from the papers are
+listed in docs/rl.md (no re-sampling to refill filtered groups; KL as a loss term in PPO too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,13 +33,23 @@ from xlt.generation.hf import encode_prompt
 from xlt.generation.vllm import fits
 from xlt.rl import algos
 from xlt.rl.config import RLConfig
-from xlt.rl.rewards import score_async, status_metrics
+from xlt.rl.ranks import (
+    mean_over_ranks,
+    rank_positions,
+    ranks_on_this_machine,
+    same_updates_on_any_ranks,
+    sum_over_ranks,
+    sum_values_over_ranks,
+)
+from xlt.rl.rewards import reward_workers, score_async, status_metrics
 from xlt.rl.rollout import (
     Batch,
     build_batch,
     policy_forward,
     prompt_of,
+    prompt_seed,
     reward_code,
+    rollout_metrics,
     step_problem_indices,
     stops_of,
     value_forward,
@@ -58,6 +72,8 @@ from xlt.train.engine import (
 
 if TYPE_CHECKING:
     from xlt.config import ExecutionConfig
+
+log = logging.getLogger(__name__)
 
 
 class RLTrainer:
@@ -91,6 +107,19 @@ class RLTrainer:
         if rollout.backend == "vllm" and not vllm_model_path:
             raise ValueError("rollout backend vllm needs vllm_model_path (the checkpoint to load)")
         self.num_ranks = world_size()
+        # this rank's prompts of every step, by position in the step's list (xlt.rl.ranks)
+        self.positions = rank_positions(
+            rl.prompts_per_step, rl.updates_per_step, self.num_ranks, rank()
+        )
+        if self.num_ranks > 1 and not same_updates_on_any_ranks(
+            rl.prompts_per_step, rl.updates_per_step, self.num_ranks
+        ):
+            log.warning(
+                "rl.prompts_per_step=%d is not a multiple of rl.updates_per_step x ranks = %d: "
+                "each update trains on other prompts than on another number of ranks, so runs "
+                "on different rank counts differ beyond float rounding",
+                rl.prompts_per_step, rl.updates_per_step * self.num_ranks,
+            )  # fmt: skip
         self.rows_per_rank = rl.rows_per_rank(self.num_ranks)
         self.grad_accum_steps = rl.grad_accum_steps(self.num_ranks)
         # RLConfig checked the layout against the launcher's WORLD_SIZE; the same here
@@ -102,6 +131,10 @@ class RLTrainer:
         self.rl, self.rollout, self.execution = rl, rollout, execution
         self.chat, self.seed, self.vllm_model_path = chat, seed, vllm_model_path
         self.ckpt_dir, self.tracker, self.execute_async = Path(ckpt_dir), tracker, execute_async
+        # each rank's own sandbox pool: the machine's cores shared, unless execution.workers is set
+        self.reward_workers = reward_workers(
+            execution.workers, ranks_on_this_machine(), os.cpu_count() or 1
+        )
         self.pad_id = (
             tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         )
@@ -242,7 +275,7 @@ class RLTrainer:
                     "time/step_s": updated - started,
                 }
             )
-            metrics = _reduce_over_ranks(metrics, self.engine.device)
+            metrics = mean_over_ranks(metrics)
             metrics["time/reward_frac"] = metrics["time/reward_s"] / metrics["time/step_s"]
             if rank() == 0:
                 self.tracker.log(metrics, step=self.step)
@@ -252,37 +285,45 @@ class RLTrainer:
         return history
 
     def _step_problems(self) -> list:
-        """This rank's slice (whole groups) of the step's prompts."""
-        rl = self.rl
+        """This rank's share (whole groups) of the step's prompts."""
         indices = step_problem_indices(
-            len(self.problems), rl.prompts_per_step, self.step, self.seed
+            len(self.problems), self.rl.prompts_per_step, self.step, self.seed
         )
-        per_rank = rl.prompts_per_step // self.num_ranks
-        return [self.problems[i] for i in indices[rank() * per_rank : (rank() + 1) * per_rank]]
+        return [self.problems[indices[position]] for position in self.positions]
 
     def _sampling_params(self, problems) -> SamplingParams:
+        """The step's sampling settings; `_generate` sets the seed of each prompt."""
         rl = self.rl
         return SamplingParams(
             max_new_tokens=rl.max_new_tokens, temperature=rl.temperature, top_p=rl.top_p,
             n=rl.group_size, stop=stops_of(problems, self.chat), logprobs=True,
-            seed=(self.seed * 1_000_003 + self.step) * 1009 + rank(),
         )  # fmt: skip
 
     async def _score(self, problems, codes):
         ex = self.execution
         return await score_async(
-            problems, codes, kind=self.rl.reward, workers=ex.workers or None,
+            problems, codes, kind=self.rl.reward, workers=self.reward_workers,
             cache_dir=ex.cache_dir, timeout_s=ex.timeout_s, execute_async=self.execute_async,
         )  # fmt: skip
 
     def _generate(self, prompts, params):
+        """`[prompt][sample]`, each prompt's samples seeded by its position in the step.
+
+        HF: one `generate` call per prompt, so a prompt's samples are the same whichever rank
+        draws them (prompts batched together would share one random stream and one padded
+        shape). vLLM: one call for all of the rank's prompts, seeded by the first one's
+        position (vLLM hashes a seed per prompt from it, xlt.generation.vllm): distinct on
+        every rank and step, but not equal to a one-rank run's samples.
+        """
+        seeds = [prompt_seed(self.seed, self.step, position) for position in self.positions]
         if self.rollout.backend == "vllm":
             self.generator.wake_and_push(self.engine.module)
-            completions = self.generator.generate(prompts, params)
+            completions = self.generator.generate(prompts, replace(params, seed=seeds[0]))
             self.generator.sleep()  # the update needs the memory
             return completions
         with _gathered(self.engine.module, self.plan.zero_stage == 3):
-            return self.generator.generate(prompts, params)
+            return [self.generator.generate([prompt], replace(params, seed=seed))[0]
+                    for prompt, seed in zip(prompts, seeds, strict=True)]  # fmt: skip
 
     # ------------------------------------------------------------------ update
 
@@ -290,7 +331,7 @@ class RLTrainer:
         """Score the rollout with the models as they sampled, compute advantages, then take
         `updates_per_step` optimizer steps."""
         scored = self._score_rollout(batch)
-        metrics = _rollout_metrics(batch, scored)
+        metrics = rollout_metrics(batch, scored)
         adv_BL, returns_BL, loss_mask_BL, adv_metrics = self._advantages(batch, scored)
         metrics.update(adv_metrics)
         metrics.update(self._optimise(batch, scored, adv_BL, returns_BL, loss_mask_BL))
@@ -335,8 +376,13 @@ class RLTrainer:
             adv_BL, returns_BL = algos.gae(
                 rewards_BL, old_values_BL, mask_BL, gamma=rl.gamma, lam=rl.gae_lambda
             )
-            adv_BL = algos.whiten(adv_BL, mask_BL)
-            metrics["rl/value_mean"] = float(algos.masked_mean(old_values_BL, mask_BL))
+            # whitened with the mean and std of all ranks' tokens, as one rank would
+            moments_3 = sum_over_ranks(algos.masked_moments(adv_BL, mask_BL))
+            adv_BL = algos.whiten(adv_BL, mask_BL, moments_3=moments_3)
+            values = sum_values_over_ranks(
+                {"sum": (old_values_BL * mask_BL).sum(), "tokens": mask_BL.sum()}
+            )
+            metrics["rl/value_mean"] = values["sum"] / max(values["tokens"], 1.0)
         return adv_BL, returns_BL, mask_BL * keep_B[:, None], metrics
 
     def _optimise(self, batch, scored, adv_BL, returns_BL, loss_mask_BL) -> dict[str, float]:
@@ -346,9 +392,7 @@ class RLTrainer:
         rows_per_update = batch.num_sequences // self.rl.updates_per_step
         for update in range(self.rl.updates_per_step):
             first = update * rows_per_update
-            tokens = _sum_over_ranks(
-                float(loss_mask_BL[first : first + rows_per_update].sum()), self.engine.device
-            )
+            tokens = float(sum_over_ranks(loss_mask_BL[first : first + rows_per_update].sum()))
             # DeepSpeed divides by gas and averages over ranks in backward: undo both
             scale = self.grad_accum_steps * self.num_ranks / max(tokens, 1.0)
             for start in range(first, first + rows_per_update, mbs):
@@ -373,6 +417,8 @@ class RLTrainer:
             metrics["rl/grad_norm"] = optimizer_step(self.engine)
             if self.value_engine is not None:
                 metrics["rl/value_grad_norm"] = optimizer_step(self.value_engine)
+        # token means over all ranks' tokens (ranks hold different numbers of tokens)
+        sums = sum_values_over_ranks(sums)
         tokens = sums.pop("tokens")
         metrics.update({k: v / max(tokens, 1.0) for k, v in sums.items()})
         return metrics
@@ -442,45 +488,6 @@ def _gathered(module, zero3: bool):
         yield
 
 
-def _rollout_metrics(batch: Batch, scored: dict[str, torch.Tensor]) -> dict[str, float]:
-    mask_BL, old_logp_BL = batch.response_mask_BL, scored["old_logp_BL"]
-    metrics = {
-        "rl/reward_mean": float(batch.rewards_B.mean()),
-        "rl/reward_std": float(batch.rewards_B.std()) if batch.num_sequences > 1 else 0.0,
-        "rl/response_len": float(mask_BL.sum(1).mean()),
-        "rl/rollout_logp_abs_diff": float(
-            algos.masked_mean((old_logp_BL - batch.rollout_logp_BL).abs(), mask_BL)
-        ),
-    }
-    if "ref_logp_BL" in scored:
-        metrics["rl/kl"] = float(
-            algos.masked_mean(algos.kl_k3(old_logp_BL, scored["ref_logp_BL"]), mask_BL)
-        )
-    return metrics
-
-
 def _mean(values) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
-
-
-def _sum_over_ranks(value: float, device) -> float:
-    if world_size() == 1:
-        return value
-    t = torch.tensor([value], dtype=torch.float64, device=device)
-    torch.distributed.all_reduce(t)
-    return float(t)
-
-
-def _reduce_over_ranks(metrics: dict[str, float], device) -> dict[str, float]:
-    """Mean over ranks (each rank holds the same number of samples); max for times."""
-    if world_size() == 1:
-        return metrics
-    keys = sorted(metrics)
-    t = torch.tensor([metrics[k] for k in keys], dtype=torch.float64, device=device)
-    times = torch.tensor([k.startswith("time/") for k in keys], device=device)
-    summed, maxed = t.clone(), t.clone()
-    torch.distributed.all_reduce(summed)
-    torch.distributed.all_reduce(maxed, op=torch.distributed.ReduceOp.MAX)
-    out = torch.where(times, maxed, summed / world_size())
-    return dict(zip(keys, out.tolist(), strict=True))
