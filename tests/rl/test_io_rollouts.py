@@ -91,9 +91,25 @@ def test_a_correct_whole_program_earns_reward_1(chat, chat_model_dir, sum_proble
     assert history[0]["exec/py/wrong_answer_frac"] == pytest.approx(0.5)
 
 
-def test_a_batch_mixing_io_and_tests_problems_is_refused(sum_problem):
+def test_a_step_mixing_io_and_tests_problems_cuts_only_the_continuations(
+    chat_model_dir, sum_problem, tmp_path, execute_async
+):
+    # One batch's stops would cut the io program at "\nprint": each kind gets its own.
     from tests.rl.helpers import constant_problems
 
-    assert stops_of([sum_problem], chat=False) == ()
-    with pytest.raises(ValueError, match="mixes io problems"):
-        stops_of([sum_problem, *constant_problems()[:1]], chat=False)
+    continuation = constant_problems()[0]
+    rl = replace(BASE, steps=1, prompts_per_step=2, group_size=2, micro_batch_size=4,
+                 updates_per_step=1, max_new_tokens=64)  # fmt: skip
+    trainer = make_trainer(chat_model_dir, tmp_path, rl, problems=[sum_problem, continuation],
+                           execute_async=execute_async, tracker=NullTracker())  # fmt: skip
+    try:
+        trainer.setup()
+        trainer.generator = scripted = ScriptedGenerator(trainer.tokenizer, [answer(CORRECT)])
+        trainer.train()
+    finally:
+        trainer.cleanup()
+    stops = {prompts[0]: params.stop for prompts, params in scripted.calls}
+    assert stops[sum_problem.prompt] == ()
+    assert stops[continuation.prompt] == stops_of([continuation], chat=False) != ()
+    with pytest.raises(ValueError, match="mixes io problems"):  # one batch cannot serve both
+        stops_of([sum_problem, continuation], chat=False)

@@ -244,7 +244,7 @@ class RLTrainer:
             # ---- rollout: this rank's prompts, group_size samples each
             problems = self._step_problems()
             prompts = [prompt_of(p, self.tokenizer, self.chat) for p in problems]
-            completions = self._generate(prompts, self._sampling_params(problems))
+            completions = self._generate(problems, prompts)
             generated = time.perf_counter()
 
             # ---- reward: run every sample's program
@@ -291,12 +291,12 @@ class RLTrainer:
         )
         return [self.problems[indices[position]] for position in self.positions]
 
-    def _sampling_params(self, problems) -> SamplingParams:
-        """The step's sampling settings; `_generate` sets the seed of each prompt."""
+    def _sampling_params(self) -> SamplingParams:
+        """The step's sampling settings; `_generate` sets each prompt's seed and stops."""
         rl = self.rl
         return SamplingParams(
             max_new_tokens=rl.max_new_tokens, temperature=rl.temperature, top_p=rl.top_p,
-            n=rl.group_size, stop=stops_of(problems, self.chat), logprobs=True,
+            n=rl.group_size, logprobs=True,
         )  # fmt: skip
 
     async def _score(self, problems, codes):
@@ -306,24 +306,34 @@ class RLTrainer:
             cache_dir=ex.cache_dir, timeout_s=ex.timeout_s, execute_async=self.execute_async,
         )  # fmt: skip
 
-    def _generate(self, prompts, params):
-        """`[prompt][sample]`, each prompt's samples seeded by its position in the step.
+    def _generate(self, problems, prompts):
+        """`[prompt][sample]`, each prompt's samples seeded by its position in the step and cut
+        at its own problem's stops (`io` problems, whole programs, are never cut).
 
         HF: one `generate` call per prompt, so a prompt's samples are the same whichever rank
         draws them (prompts batched together would share one random stream and one padded
-        shape). vLLM: one call for all of the rank's prompts, seeded by the first one's
-        position (vLLM hashes a seed per prompt from it, xlt.generation.vllm): distinct on
-        every rank and step, but not equal to a one-rank run's samples.
+        shape). vLLM: one call per kind of problem (io, tests) of the rank's prompts, seeded
+        by the first one's position (vLLM hashes a seed per prompt from it,
+        xlt.generation.vllm): distinct on every rank and step, but not equal to a one-rank
+        run's samples.
         """
+        params = self._sampling_params()
         seeds = [prompt_seed(self.seed, self.step, position) for position in self.positions]
         if self.rollout.backend == "vllm":
             self.generator.wake_and_push(self.engine.module)
-            completions = self.generator.generate(prompts, replace(params, seed=seeds[0]))
+            completions: list = [None] * len(prompts)
+            for kind in _indices_by_mode(problems):
+                chosen = replace(params, seed=seeds[kind[0]],
+                                 stop=stops_of([problems[i] for i in kind], self.chat))  # fmt: skip
+                outs = self.generator.generate([prompts[i] for i in kind], chosen)
+                for i, samples in zip(kind, outs, strict=True):
+                    completions[i] = samples
             self.generator.sleep()  # the update needs the memory
             return completions
         with _gathered(self.engine.module, self.plan.zero_stage == 3):
-            return [self.generator.generate([prompt], replace(params, seed=seed))[0]
-                    for prompt, seed in zip(prompts, seeds, strict=True)]  # fmt: skip
+            return [self.generator.generate(
+                        [prompt], replace(params, seed=seed, stop=stops_of([problem], self.chat))
+                    )[0] for problem, prompt, seed in zip(problems, prompts, seeds, strict=True)]  # fmt: skip
 
     # ------------------------------------------------------------------ update
 
@@ -474,6 +484,13 @@ class RLTrainer:
         for engine in (self.engine, self.value_engine, self.reference):
             if engine is not None:
                 engine.destroy()
+
+
+def _indices_by_mode(problems) -> list[list[int]]:
+    """Positions of the `io` problems and of the others (non-empty lists, in order)."""
+    io = [i for i, p in enumerate(problems) if p.mode == "io"]
+    rest = [i for i, p in enumerate(problems) if p.mode != "io"]
+    return [kind for kind in (io, rest) if kind]
 
 
 @contextlib.contextmanager
