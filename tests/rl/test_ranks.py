@@ -80,7 +80,8 @@ class RecordingExecutor:
     def __init__(self):
         self.workers = []
 
-    async def __call__(self, jobs, *, workers=None, cache_dir=None, progress=False, judge=None):
+    async def __call__(self, jobs, *, workers=None, cache_dir=None, progress=False, judge=None,
+                       **settings):  # fmt: skip
         self.workers.append(workers)
         return [Result(job.id, OK) for job in jobs]
 

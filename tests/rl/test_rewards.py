@@ -28,7 +28,8 @@ class Recorder:
         self.judges = []
         self.status_for_fail = status_for_fail
 
-    async def __call__(self, jobs, *, workers=None, cache_dir=None, progress=False, judge=None):
+    async def __call__(self, jobs, *, workers=None, cache_dir=None, progress=False, judge=None,
+                       **settings):  # fmt: skip
         self.batches.append(list(jobs))
         self.judges.append(judge)
         return [Result(j.id, OK if "return 7" in j.program else self.status_for_fail) for j in jobs]
@@ -81,3 +82,33 @@ def test_a_completion_that_exits_before_the_tests_earns_nothing(execute_async):
     )
     strict, _ = asyncio.run(score_async(problems, hack, execute_async=execute_async))
     assert (lenient, strict) == ([1.0], [0.0])
+
+
+def test_the_trainer_passes_the_configured_limits_to_the_engine(pretrained_dir, tmp_path):
+    # execution.memory_mb and the rest were dropped on the way to the engine: paper scale's
+    # memory_mb=2048 ran every reward program under the engine's default 1024.
+    from dataclasses import replace
+
+    from tests.rl.helpers import BASE, make_trainer
+    from xlt.execution.config import ExecutionConfig
+    from xlt.tracking import NullTracker
+
+    seen = []
+
+    async def recording(jobs, *, workers=None, cache_dir=None, judge=None, **settings):
+        seen.append(settings)
+        return [Result(j.id, WRONG_ANSWER) for j in jobs]
+
+    execution = ExecutionConfig(workers=1, memory_mb=2048, output_limit_bytes=4096,
+                                network_isolation="off", heavy_workers=2, cache_dir=None)  # fmt: skip
+    rl = replace(BASE, steps=1, prompts_per_step=1, group_size=2, micro_batch_size=2,
+                 updates_per_step=1)  # fmt: skip
+    trainer = make_trainer(pretrained_dir, tmp_path, rl, execute_async=recording,
+                           execution=execution, tracker=NullTracker())  # fmt: skip
+    try:
+        trainer.setup()
+        trainer.train()
+    finally:
+        trainer.cleanup()
+    assert seen == [{"memory_mb": 2048, "output_limit_bytes": 4096, "network_isolation": "off",
+                     "heavy_workers": 2}]  # fmt: skip

@@ -21,6 +21,16 @@ class ExecutionConfig:
     network_isolation: str = "auto"  # auto | on | off
     cache_dir: str | None = outside_key(None)  # None: ~/.cache/xlt/exec
 
+    def engine_settings(self) -> dict:
+        """The `Executor` settings that can change a verdict, for every caller of the engine
+        (RL rewards, evaluation, data verification) to pass on."""
+        return {
+            "heavy_workers": self.heavy_workers,
+            "memory_mb": self.memory_mb,
+            "output_limit_bytes": self.output_limit_bytes,
+            "network_isolation": self.network_isolation,
+        }
+
     def __post_init__(self) -> None:
         check_choice(self.network_isolation, ("auto", "on", "off"), "execution.network_isolation")
         check_positive(self.timeout_s, "execution.timeout_s")

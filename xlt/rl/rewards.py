@@ -60,13 +60,15 @@ async def score_async(
     timeout_s: float | None = None,
     execute_async: ExecuteAsync | None = None,
     judge: str = "strict",
+    settings: dict | None = None,
 ) -> tuple[list[float], list[Result]]:
     """Rewards and results for `codes[i]` answering `problems[i]`, in order.
 
     `codes` are what the model wrote (completion mode: the continuation of the prompt;
     chat mode: the extracted code block); `Problem.job` builds the program. `execute_async`
     defaults to the execution engine's. `judge`: "strict" (reward hacks fail) or
-    "multipl-e" (benchmark verdicts), see `xlt.execution.Executor.run`.
+    "multipl-e" (benchmark verdicts), see `xlt.execution.Executor.run`. `settings`: the
+    engine's limits and isolation (`ExecutionConfig.engine_settings`).
     """
     if len(problems) != len(codes):
         raise ValueError(f"{len(problems)} problems but {len(codes)} completions")
@@ -79,7 +81,7 @@ async def score_async(
         unique.setdefault(_job_key(job), job)
     unique_jobs = list(unique.values())
     results_unique = await execute_async(
-        unique_jobs, workers=workers, cache_dir=cache_dir, judge=judge
+        unique_jobs, workers=workers, cache_dir=cache_dir, judge=judge, **(settings or {})
     )
     by_key = {_job_key(j): r for j, r in zip(unique_jobs, results_unique, strict=True)}
     results = [by_key[_job_key(job)] for job in jobs]

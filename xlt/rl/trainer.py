@@ -304,6 +304,7 @@ class RLTrainer:
         return await score_async(
             problems, codes, kind=self.rl.reward, workers=self.reward_workers,
             cache_dir=ex.cache_dir, timeout_s=ex.timeout_s, execute_async=self.execute_async,
+            settings=ex.engine_settings(),
         )  # fmt: skip
 
     def _generate(self, problems, prompts):

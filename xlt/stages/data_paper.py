@@ -110,7 +110,10 @@ def _run_jobs(execution: ExecutionConfig) -> RunJobs:
     from xlt.execution import execute
 
     def run(jobs):
-        return execute(jobs, workers=execution.workers or None, cache_dir=execution.cache_dir)
+        return execute(
+            jobs, workers=execution.workers or None, cache_dir=execution.cache_dir,
+            **execution.engine_settings(),
+        )  # fmt: skip
 
     return run
 

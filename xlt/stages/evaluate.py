@@ -29,6 +29,7 @@ question alone and each answer becomes a program by the language's chat rule
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -95,7 +96,7 @@ def run(ctx: StageContext) -> None:
         batch_size=cfg.rollout.batch_size, render_prompt=render_prompt, extra_stops=extra_stops,
         answer_format=answer_format,
         workers=cfg.execution.workers or None, cache_dir=cfg.execution.cache_dir,
-        timeout_s=cfg.execution.timeout_s,
+        timeout_s=cfg.execution.timeout_s, execute_fn=engine_execute(cfg.execution),
         on_batch=lambda lang, done, total: log.info("%s: %d/%d problems", lang, done, total),
     )  # fmt: skip
     write_row(
@@ -106,6 +107,13 @@ def run(ctx: StageContext) -> None:
 
     # ---- log
     log_to_tracker(ctx.tracker, ctx.out)
+
+
+def engine_execute(execution: ExecutionConfig):
+    """The engine's `execute` with the configured limits and isolation bound."""
+    from xlt.execution import execute  # deferred: the engine starts worker pools lazily
+
+    return functools.partial(execute, **execution.engine_settings())
 
 
 def preflight(cfg: EvalConfig) -> None:
