@@ -17,6 +17,7 @@ from xlt.eval.contrast import mixture_contrasts
 from xlt.eval.matrix import RowSource, build_matrix
 from xlt.eval.results import ProblemResult, SampleResult, append_results, results_path
 from xlt.eval.rows import RowId
+from xlt.eval.stats import hierarchical_ci
 
 N = 4  # samples per problem
 
@@ -160,6 +161,32 @@ def test_seeds_and_suites_are_kept_apart(tmp_path):
     assert values == {"data0:T/0": 1.0, "data0:T/1": 0.0, "data1:T/0": 0.0, "data1:T/1": 0.0,
                       "data1:T/2": 0.5}  # fmt: skip
     assert matrix.cell(matrix.rows[0], "py").value == pytest.approx(1.5 / 5)
+
+
+def test_two_suites_resample_suites_then_seeds_and_problems(tmp_path):
+    # Suite 0 is easy, suite 1 hard: the interval must carry the spread between them, which
+    # a bootstrap over the 8 pooled problems leaves out.
+    easy, hard = {i: 4 - i % 2 for i in range(4)}, {i: i % 2 for i in range(4)}
+    sources = [
+        _source(tmp_path / "a0", _row(seed=0, data_seed=0), {"py": easy}),
+        _source(tmp_path / "a1", _row(seed=1, data_seed=0), {"py": easy}),
+        _source(tmp_path / "b0", _row(seed=0, data_seed=1), {"py": hard}),
+        _source(tmp_path / "b1", _row(seed=1, data_seed=1), {"py": hard}),
+    ]
+    matrix = build_matrix(sources, k=1, subset="full", num_bootstrap=400)
+    row = matrix.rows[0]
+    cell = matrix.cell(row, "py")
+    assert (cell.num_suites, cell.num_seeds, cell.num_tasks) == (2, 4, 8)
+    tables = {0: np.array([[easy[i] / N for i in range(4)]] * 2),
+              1: np.array([[hard[i] / N for i in range(4)]] * 2)}  # fmt: skip
+    seed = zlib.crc32(f"{row.label}/py".encode())
+    assert cell.ci == pytest.approx(hierarchical_ci([(1.0, tables)], num_samples=400, seed=seed))
+    # By hand: suites drawn {0,0}, {0,1}, {1,1} give means near 0.875, 0.5, 0.125, so the
+    # interval reaches well past the pooled problems' (about 0.25 to 0.75).
+    assert cell.ci[0] < 0.2 and cell.ci[1] > 0.8
+    problems_only = resampled_percentiles(list(matrix.task_values[(row.label, "py")].values()),
+                                          400, seed)  # fmt: skip
+    assert problems_only[0] > 0.2 and problems_only[1] < 0.8
 
 
 def test_a_cell_is_missing_when_any_seed_lacks_complete_results(tmp_path):
