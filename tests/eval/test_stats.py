@@ -109,6 +109,11 @@ def test_variance_components_by_hand():
     # [[1, 0], [0, 1]]: all interaction: residuals +-0.5, MS_resid = 4 * 0.25 / 1 = 1.
     crossed = variance_components({0: np.array([[1.0, 0.0], [0.0, 1.0]])})
     assert crossed == VarianceComponents(None, 0.0, 0.0, 1.0)
+    # [[0, 1], [2, 2]]: seed means 0.5 / 2, problem means 1 / 1.5, residuals +-0.25:
+    # MS_resid = 0.25, MS_seed = 2 * 2 * 0.75^2 = 2.25 -> seed (2.25 - 0.25) / 2 = 1;
+    # MS_problem = 2 * 2 * 0.25^2 = 0.25 -> problem (0.25 - 0.25) / 2 = 0.
+    both = variance_components({0: np.array([[0.0, 1.0], [2.0, 2.0]])})
+    assert both == VarianceComponents(None, 1.0, 0.0, 0.25)
     # Two suites, the second shifted by 10: suite means 2.5 and 12.5, var (ddof 1) = 50,
     # minus what the inside explains: 2 / 2 + 0.5 / 2 + 0 = 1.25 -> 48.75.
     two = variance_components({0: np.array([[1.0, 2.0], [3.0, 4.0]]),
