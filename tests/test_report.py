@@ -18,6 +18,7 @@ from xlt.eval.results import (
     write_row,
 )
 from xlt.eval.rows import row_id_from_config
+from xlt.eval.stats import holm
 
 LANGUAGES = ["py", "js", "lua"]
 NUM_TASKS = 30
@@ -231,13 +232,26 @@ def test_contrast_is_the_difference_of_rl_deltas_between_mixtures(sweep):
     assert float(js["ci_low"]) > 0.15  # js lost ~0.3 only after multilingual SFT
     py = contrasts[("GRPO py", "SFT multilingual", "py")]
     assert float(py["ci_low"]) < 0 < float(py["ci_high"])  # the same source gain after both
-    assert "Does RL transfer better after Parallel-SFT?" in paths["markdown"].read_text()
+    markdown = paths["markdown"].read_text()
+    assert "Does RL transfer better after Parallel-SFT?" in markdown
+    # The pre-specified endpoints: the primary is the mean of the targets' ΔΔ (js and lua,
+    # not the source py), and every contrast's p is Holm-adjusted as one family.
+    section = markdown[markdown.index("## Pre-specified endpoints") :]
+    expected = (float(js["delta_delta"]) + float(contrasts[("GRPO py", "SFT multilingual",
+                                                            "lua")]["delta_delta"])) / 2  # fmt: skip
+    assert f"targets js, lua): {100 * expected:+.1f} [" in section
+    assert "equivalent to 0" in section and "Power: variance components" in section
+    rows = list(contrasts.values())
+    raw = [float(r["p_value"]) for r in rows]
+    assert [float(r["p_holm"]) for r in rows] == pytest.approx(holm(raw))
+    assert float(js["p_holm"]) < 0.05  # js collapsed only after multilingual SFT
 
 
 def test_no_contrast_without_a_second_mixture(sweep):
     paths = report.make_report(sweep, num_bootstrap=100)
     assert "contrast" not in paths and not (sweep / "report" / "contrast.csv").exists()
     assert "Does RL transfer better" not in paths["markdown"].read_text()
+    assert "Pre-specified endpoints" not in paths["markdown"].read_text()
 
 
 def test_runs_on_two_micro_suites_keep_their_problems_apart(sweep):

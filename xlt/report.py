@@ -16,7 +16,10 @@ Writes `DIR/report/` (or `--out`): `matrix.csv` (long format, one line per row x
 language x subset, with the per-problem files behind each cell), `matrix.md`,
 `heatmap.png` (common task subset), `heatmap_full.png`, and, when a sweep has the
 same RL after Parallel-SFT and after another mixture, `contrast.csv`: the
-difference of their RL deltas per language (`xlt.eval.contrast`). Every number is
+difference of their RL deltas per language (`xlt.eval.contrast`), with bootstrap and
+Holm-adjusted p-values, and a "Pre-specified endpoints" section of `matrix.md`: the
+primary endpoint, its equivalence test and a power calculation (`xlt.eval.endpoints`).
+Intervals resample suites, then seeds and problems (`xlt.eval.stats`). Every number is
 recomputed from per-problem files: rerun it after a missing run finishes and
 the cell fills.
 """
@@ -33,6 +36,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from xlt.eval.contrast import Contrast, mixture_contrasts
+from xlt.eval.endpoints import (
+    ALPHA,
+    PRIMARY,
+    TARGET_POWER,
+    EndpointResult,
+    Secondary,
+    primary_endpoint,
+    secondary_endpoints,
+)
 from xlt.eval.heatmap import plot_matrix
 from xlt.eval.matrix import Cell, Matrix, RowSource, build_matrix
 from xlt.eval.results import ROW_FILE, read_row
@@ -159,7 +171,7 @@ def _label_variants(sources: list[RowSource]) -> list[RowSource]:
 CSV_COLUMNS = [
     "row", "stage", "sft_mixture", "sft_language", "rl_algorithm", "rl_source", "oracle",
     "language", "subset", "k", "value", "ci_low", "ci_high", "delta", "delta_ci_low",
-    "delta_ci_high", "num_tasks", "num_seeds", "missing", "sources",
+    "delta_ci_high", "num_tasks", "num_seeds", "num_suites", "missing", "sources",
 ]  # fmt: skip
 
 
@@ -172,7 +184,7 @@ def table_rows(matrix: Matrix) -> list[list]:
             out.append(
                 [row.label, row.stage, row.sft_mixture, row.sft_language, row.rl_algorithm,
                  row.rl_source, row.oracle, language, matrix.subset, matrix.k, cell.value, *ci,
-                 cell.delta, *dci, cell.num_tasks, cell.num_seeds, cell.missing,
+                 cell.delta, *dci, cell.num_tasks, cell.num_seeds, cell.num_suites, cell.missing,
                  ";".join(cell.sources)]
             )  # fmt: skip
     return out
@@ -187,17 +199,19 @@ def write_csv(matrices: Sequence[Matrix], path: Path) -> None:
 
 
 CONTRAST_COLUMNS = ["rl", "reference", "other", "language", "delta_delta", "ci_low", "ci_high",
-                    "num_tasks"]  # fmt: skip
+                    "num_tasks", "p_value", "p_holm"]  # fmt: skip
 
 
 def write_contrast_csv(contrasts: Sequence[Contrast], path: Path) -> None:
+    """One line per contrast; p_holm: Holm-adjusted over every contrast with a p-value."""
+    holm_by_id = {id(s.contrast): s.p_holm for s in secondary_endpoints(contrasts)}
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CONTRAST_COLUMNS)
         for c in contrasts:
             low, high = c.ci or (None, None)
             writer.writerow([c.rl, c.reference, c.other, c.language, c.value, low, high,
-                             c.num_tasks])  # fmt: skip
+                             c.num_tasks, c.p_value, holm_by_id.get(id(c))])  # fmt: skip
 
 
 def _signed_points(value: float, ci: tuple[float, float]) -> str:
@@ -231,15 +245,17 @@ def write_markdown(
     root: Path,
     path: Path,
     contrasts: Sequence[Contrast] = (),
+    primary: Sequence[EndpointResult] = (),
 ) -> None:
     metric = f"pass@{common.k}"
     lines = [
         f"# Transfer matrix: {metric} (%) for `{root}`",
         "",
-        f"Cells: {metric} in percent [95% bootstrap interval over problems]; Δ: change against the",
-        "pre-RL row of the same SFT setting, in points, paired over the same problems. **Bold**: the",
+        f"Cells: {metric} in percent [95% bootstrap interval]; Δ: change against the pre-RL row",
+        "of the same SFT setting, in points, paired over the same seeds and problems. **Bold**: the",
         "RL source language. Seeds of a setting are pooled per problem; runs on different micro",
-        "suites (`data.seed`) add their problems side by side.",
+        "suites (`data.seed`) add their problems side by side. Intervals resample suites, then",
+        "seeds and problems within a suite (one suite: seeds and problems; one seed: problems).",
         "",
         f"## On the {common.num_common_tasks} tasks present in every column",
         "",
@@ -248,6 +264,7 @@ def write_markdown(
         *_markdown_table(common),
         "",
         *_contrast_section(contrasts, common.languages),
+        *_endpoint_section(primary, contrasts),
         "## Each language on its full problem set",
         "",
         *_markdown_table(full),
@@ -279,8 +296,9 @@ def _contrast_section(contrasts: Sequence[Contrast], languages: list[str]) -> li
         "## Does RL transfer better after Parallel-SFT?",
         "",
         "ΔΔ = (Δ after Parallel-SFT) − (Δ after the other mixture), same RL, in points, paired",
-        "over the problems all four rows share, [95% bootstrap interval]. > 0: RL helped that",
-        "language more (or hurt it less) after Parallel-SFT. **Bold**: the RL source language.",
+        "over the seeds and problems all four rows share, [95% bootstrap interval, unadjusted:",
+        "see the endpoints below]. > 0: RL helped that language more (or hurt it less) after",
+        "Parallel-SFT. **Bold**: the RL source language.",
         "",
         *_contrast_table(contrasts, languages),
         "",
@@ -307,6 +325,94 @@ def _contrast_table(contrasts: Sequence[Contrast], languages: list[str]) -> list
     return lines
 
 
+def _points(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def _primary_lines(result: EndpointResult) -> list[str]:
+    head = f"**Primary** ({result.spec.name}; targets {', '.join(result.targets)}):"
+    if result.value is None:
+        return [f"{head} missing ({result.missing}).", ""]
+    low90, high90 = result.ci90
+    verdict = (
+        f"equivalent to 0 within ±{100 * result.bound:.1f} points (TOST, 5%)"
+        if result.equivalent
+        else f"not shown equivalent to 0 within ±{100 * result.bound:.1f} points"
+    )
+    lines = [
+        f"{head} {_signed_points(result.value, result.ci)} points, p = {result.p_value:.3g};",
+        f"90% interval [{_points(low90)}, {_points(high90)}]: {verdict}. {result.num_suites}"
+        f" suite(s), {result.num_seeds} seed(s), {result.num_tasks} problems.",
+        "",
+    ]
+    c = result.components
+    if c is not None:
+        suite = "n/a" if c.suite is None else f"{1e4 * c.suite:.2f}"
+        needed = (
+            f"{result.seeds_for_power} seeds per setting"
+            if result.seeds_for_power is not None
+            else "not reachable with seeds alone (add suites or problems)"
+        )
+        lines += [
+            f"Power: variance components of the per-problem ΔΔ (points²): suite {suite}, seed "
+            f"{1e4 * c.seed:.2f}, problem {1e4 * c.problem:.2f}, seed × problem "
+            f"{1e4 * c.residual:.2f}. For {100 * TARGET_POWER:.0f}% power to detect "
+            f"±{100 * result.bound:.1f} points at {100 * ALPHA:.0f}% (two-sided) with "
+            f"{result.num_suites} suite(s) of {result.num_tasks // max(result.num_suites, 1)} "
+            f"problems: {needed}.",
+            "",
+        ]
+    lines += [f"Note: {note}." for note in result.notes] + ([""] if result.notes else [])
+    return lines
+
+
+def _secondary_table(secondary: Sequence[Secondary]) -> list[str]:
+    lines = [
+        "| RL | SFT compared | language | ΔΔ [95%] | p | p (Holm) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in secondary:
+        c = s.contrast
+        text = f"{_signed_points(c.value, c.ci)} | {c.p_value:.3g} | {s.p_holm:.3g}"
+        if s.p_holm <= ALPHA:
+            text = f"**{_signed_points(c.value, c.ci)}** | {c.p_value:.3g} | **{s.p_holm:.3g}**"
+        lines.append(f"| {c.rl} | {c.reference} vs {c.other} | {c.language} | {text} |")
+    return lines
+
+
+def _endpoint_section(
+    primary: Sequence[EndpointResult], contrasts: Sequence[Contrast]
+) -> list[str]:
+    if not contrasts:
+        return []
+    lines = [
+        "## Pre-specified endpoints",
+        "",
+        "Fixed before the sweep (`xlt.eval.endpoints`): one primary endpoint, every per-language",
+        "ΔΔ as a secondary endpoint with Holm-adjusted p-values (family-wise 5%), and an",
+        "equivalence bound so that a null result can be stated as one.",
+        "",
+    ]
+    if not primary:
+        lines += [
+            f"**Primary** ({PRIMARY.name}): not in this folder (it needs "
+            f"{PRIMARY.rl_algorithm.upper()} {PRIMARY.rl_source} after {PRIMARY.reference} and "
+            f"after {PRIMARY.other} SFT).",
+            "",
+        ]
+    for result in primary:
+        lines += _primary_lines(result)
+    secondary = secondary_endpoints(contrasts)
+    if secondary:
+        lines += [
+            f"**Secondary** ({len(secondary)} ΔΔ; bold: Holm-adjusted p ≤ {ALPHA:g}):",
+            "",
+            *_secondary_table(secondary),
+            "",
+        ]
+    return lines
+
+
 def make_report(
     root: str | Path, out: str | Path | None = None, *, k: int = 1, num_bootstrap: int = 1000
 ) -> dict[str, Path]:
@@ -324,7 +430,8 @@ def make_report(
     if contrasts:
         paths["contrast"] = out / "contrast.csv"
         write_contrast_csv(contrasts, paths["contrast"])
-    write_markdown(common, full, sources, root, paths["markdown"], contrasts)
+    primary = primary_endpoint(common, num_bootstrap=num_bootstrap) if contrasts else []
+    write_markdown(common, full, sources, root, paths["markdown"], contrasts, primary)
     title = "/".join(root.resolve().parts[-2:])
     paths["heatmap"] = plot_matrix(common, out / "heatmap.png", title=title)
     paths["heatmap_full"] = plot_matrix(full, out / "heatmap_full.png", title=title)

@@ -17,6 +17,7 @@ from xlt.analysis import (
     write_analysis,
 )
 from xlt.analysis.compare import checkpoint_label, compare_checkpoints, discover_runs, main
+from xlt.analysis.lexical import lexical_metrics
 from xlt.tracking import JsonlTracker, read_jsonl_log
 
 
@@ -37,6 +38,17 @@ def test_analysis_has_every_layer_and_metric(analysis, tiny_model):
         assert 0.0 <= entry["retrieval_acc"] <= 1.0
         assert len(entry["retrieval_acc_by_pair"]) == 6
     assert analysis["throughput"]["programs_per_s"] > 0
+
+
+def test_lexical_baseline_is_stored_beside_the_layers(analysis, tiny_programs):
+    texts = list(tiny_programs.values())
+    tasks = [task for task, _ in tiny_programs]
+    languages = [language for _, language in tiny_programs]
+    baseline = lexical_metrics(texts, tasks, languages)
+    assert analysis["lexical"]["retrieval_acc"] == pytest.approx(baseline["retrieval_acc"])
+    assert analysis["lexical"]["retrieval_chance"] == pytest.approx(1 / 3)
+    key = "analysis/sft/lexical/retrieval_acc"
+    assert tracker_metrics(analysis)[key] == pytest.approx(baseline["retrieval_acc"])
 
 
 def test_center_is_recorded_and_changes_cosines(
@@ -106,7 +118,14 @@ def test_compare_discovers_runs_labels_them_and_logs_images(analysis, tmp_path):
     paths = compare_checkpoints(found, tmp_path / "plots", tracker=tracker)
     tracker.close()
     logged = {r["key"] for r in read_jsonl_log(tmp_path / "log.jsonl") if r["kind"] == "image"}
-    assert logged == {f"analysis/compare/{name}" for name in paths}
+    assert logged == {f"analysis/compare/{name}" for name in paths if name != "summary"}
+    # The summary puts the TF-IDF baseline of the same texts beside every checkpoint.
+    summary = paths["summary"].read_text().splitlines()
+    assert "TF-IDF baseline" in summary[0] and len(summary) == 2 + len(found)
+    baseline = f"{analysis['lexical']['retrieval_acc']:.3f}"
+    for label in found:
+        (line,) = [line for line in summary if line.startswith(f"| {label} |")]
+        assert baseline in line.split("|")[4]
     assert (
         checkpoint_label("rl", {"sft_mixture": "none", "rl_source_language": "lua"}) == "RL (lua)"
     )

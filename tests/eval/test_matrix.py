@@ -17,6 +17,7 @@ from xlt.eval.contrast import mixture_contrasts
 from xlt.eval.matrix import RowSource, build_matrix
 from xlt.eval.results import ProblemResult, SampleResult, append_results, results_path
 from xlt.eval.rows import RowId
+from xlt.eval.stats import hierarchical_ci
 
 N = 4  # samples per problem
 
@@ -104,21 +105,48 @@ def test_common_subset_keeps_the_tasks_every_column_has(two_seeds):
         build_matrix(two_seeds, subset="some")
 
 
-def test_intervals_and_deltas_are_95_percent_percentile_bootstraps(two_seeds):
+def seed_and_problem_percentiles(tables, signs, num_samples, seed, level=0.95):
+    """One suite, as xlt.eval.stats documents its draws: per resample, S uniforms give the
+    seed positions floor(u * S) (shared by the rows), then P problem indices; the statistic
+    is sum_r sign_r * mean over drawn problems of the mean over drawn seeds."""
+    rng = np.random.default_rng(seed)
+    num_seeds, num_problems = np.asarray(tables[0]).shape
+    positions = (rng.random((num_samples, num_seeds)) * num_seeds).astype(int)  # seeds first
+    problems = rng.integers(0, num_problems, size=(num_samples, num_problems))
+    means = []
+    for b in range(num_samples):
+        total = 0.0
+        for sign, table in zip(signs, tables, strict=True):
+            seed_mean = np.asarray(table)[positions[b]].mean(axis=0)
+            total += sign * seed_mean[problems[b]].mean()
+        means.append(total)
+    tail = (1 - level) / 2 * 100
+    return tuple(np.percentile(means, [tail, 100 - tail]))
+
+
+def test_two_seeds_resample_seeds_and_problems_paired(two_seeds):
     matrix = build_matrix(two_seeds, k=1, subset="full", num_bootstrap=300)
     pre_row, post_row = matrix.rows
     tasks = [0, 1, 3]
-    before = _pooled((SEED0, SEED1), "py", 1, tasks)
-    after = _pooled((POST0, POST1), "py", 1, tasks)
+    before = [[closed(table["py"][t], 1) for t in tasks] for table in (SEED0, SEED1)]
+    after = [[closed(table["py"][t], 1) for t in tasks] for table in (POST0, POST1)]
     seed = zlib.crc32(f"{post_row.label}/py".encode())  # documented: crc32 of "label/language"
     cell = matrix.cell(post_row, "py")
-    assert cell.ci == pytest.approx(resampled_percentiles(list(after.values()), 300, seed))
-    differences = [after[t] - before[t] for t in tasks]
-    assert cell.delta == pytest.approx(np.mean(differences))
-    assert cell.delta_ci == pytest.approx(resampled_percentiles(differences, 300, seed))
+    assert cell.num_suites == 1 and cell.num_seeds == 2
+    assert cell.ci == pytest.approx(seed_and_problem_percentiles([after], [1], 300, seed))
+    assert cell.delta == pytest.approx(np.mean(after) - np.mean(before))
+    # Paired: seed s after RL is drawn with seed s before RL, problem p with problem p.
+    assert cell.delta_ci == pytest.approx(
+        seed_and_problem_percentiles([after, before], [1, -1], 300, seed)
+    )
+    # Resampling seeds widens the delta's interval beyond the problems-only one here: the
+    # two seeds' deltas differ (seed 0: +0.42, seed 1: +0.33 per problem on average).
+    differences = np.mean(after, axis=0) - np.mean(before, axis=0)
+    problems_only = resampled_percentiles(differences, 300, seed)
+    assert cell.delta_ci != pytest.approx(problems_only)
     pre_cell = matrix.cell(pre_row, "py")
     pre_seed = zlib.crc32(f"{pre_row.label}/py".encode())
-    assert pre_cell.ci == pytest.approx(resampled_percentiles(list(before.values()), 300, pre_seed))
+    assert pre_cell.ci == pytest.approx(seed_and_problem_percentiles([before], [1], 300, pre_seed))
     assert pre_cell.delta is None and pre_cell.delta_ci is None  # the reference has no delta
 
 
@@ -133,6 +161,32 @@ def test_seeds_and_suites_are_kept_apart(tmp_path):
     assert values == {"data0:T/0": 1.0, "data0:T/1": 0.0, "data1:T/0": 0.0, "data1:T/1": 0.0,
                       "data1:T/2": 0.5}  # fmt: skip
     assert matrix.cell(matrix.rows[0], "py").value == pytest.approx(1.5 / 5)
+
+
+def test_two_suites_resample_suites_then_seeds_and_problems(tmp_path):
+    # Suite 0 is easy, suite 1 hard: the interval must carry the spread between them, which
+    # a bootstrap over the 8 pooled problems leaves out.
+    easy, hard = {i: 4 - i % 2 for i in range(4)}, {i: i % 2 for i in range(4)}
+    sources = [
+        _source(tmp_path / "a0", _row(seed=0, data_seed=0), {"py": easy}),
+        _source(tmp_path / "a1", _row(seed=1, data_seed=0), {"py": easy}),
+        _source(tmp_path / "b0", _row(seed=0, data_seed=1), {"py": hard}),
+        _source(tmp_path / "b1", _row(seed=1, data_seed=1), {"py": hard}),
+    ]
+    matrix = build_matrix(sources, k=1, subset="full", num_bootstrap=400)
+    row = matrix.rows[0]
+    cell = matrix.cell(row, "py")
+    assert (cell.num_suites, cell.num_seeds, cell.num_tasks) == (2, 4, 8)
+    tables = {0: np.array([[easy[i] / N for i in range(4)]] * 2),
+              1: np.array([[hard[i] / N for i in range(4)]] * 2)}  # fmt: skip
+    seed = zlib.crc32(f"{row.label}/py".encode())
+    assert cell.ci == pytest.approx(hierarchical_ci([(1.0, tables)], num_samples=400, seed=seed))
+    # By hand: suites drawn {0,0}, {0,1}, {1,1} give means near 0.875, 0.5, 0.125, so the
+    # interval reaches well past the pooled problems' (about 0.25 to 0.75).
+    assert cell.ci[0] < 0.2 and cell.ci[1] > 0.8
+    problems_only = resampled_percentiles(list(matrix.task_values[(row.label, "py")].values()),
+                                          400, seed)  # fmt: skip
+    assert problems_only[0] > 0.2 and problems_only[1] < 0.8
 
 
 def test_a_cell_is_missing_when_any_seed_lacks_complete_results(tmp_path):

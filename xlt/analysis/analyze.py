@@ -18,7 +18,9 @@ slash-separated keys `analysis/<checkpoint>/layer<i>/<metric>` for a tracker.
                  "cosine_matched": ..., "cosine_unmatched": ..., "cosine_gap": ...,
                  "silhouette_problem": ..., "silhouette_language": ...,
                  "function_vs_language": ..., "retrieval_acc_by_pair": {"py_to_go": ...},
-                 "cosine_matched_by_pair": {...}, "cosine_unmatched_by_pair": {...}}, ...]}
+                 "cosine_matched_by_pair": {...}, "cosine_unmatched_by_pair": {...}}, ...],
+     "lexical": {"retrieval_acc": ..., ...}}  # the same metrics on TF-IDF vectors of the
+                                              # same texts (xlt.analysis.lexical)
 
 NaN (a metric undefined for the data, e.g. no shared problem) is stored as null.
 The analyze stage adds "source" ("data", "humaneval-x:solution", ...) and "model"
@@ -37,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from xlt.analysis.hidden_states import pooled_hidden_states
+from xlt.analysis.lexical import lexical_metrics
 from xlt.analysis.metrics import center_rows, representation_metrics
 from xlt.analysis.programs import ParallelProgram
 
@@ -112,6 +115,8 @@ def analyze_programs(
                 "tokens_per_s": pooled.tokens_per_s,
             },
             "layers": layers,
+            # What a bag of tokens of the same texts scores: the bar a checkpoint must clear.
+            "lexical": lexical_metrics(texts, tasks, languages),
         }
     )
 
@@ -133,6 +138,9 @@ def tracker_metrics(analysis: dict[str, Any], checkpoint: str | None = None) -> 
         for pair, value in entry.get("retrieval_acc_by_pair", {}).items():
             if value is not None:
                 metrics[f"{layer_prefix}retrieval_acc/{pair}"] = value
+    for key, value in (analysis.get("lexical") or {}).items():
+        if key in (*LAYER_METRICS, "retrieval_chance") and value is not None:
+            metrics[f"{prefix}lexical/{key}"] = value
     metrics[prefix + "programs_per_s"] = analysis["throughput"]["programs_per_s"]
     return metrics
 

@@ -33,13 +33,40 @@ def compare_checkpoints(
     """Plot the analyses at `sources` (label -> analysis.json or its folder) into `out_dir`.
 
     With a tracker, every PNG is also logged as an image under `<key_prefix>/<metric>`.
+    `summary.md` beside them: each checkpoint's retrieval next to the lexical baseline.
     """
     analyses = {label: read_analysis(path) for label, path in sources.items()}
     paths = plot_analyses(analyses, out_dir)
     if tracker is not None:
         for name, path in paths.items():
             tracker.log_image(f"{key_prefix}/{name}", path)
+    paths["summary"] = Path(out_dir) / "summary.md"
+    paths["summary"].write_text("\n".join(summary_table(analyses)) + "\n")
     return paths
+
+
+def summary_table(analyses: Mapping[str, dict]) -> list[str]:
+    """Markdown: each checkpoint's retrieval (last and best layer) beside the lexical baseline
+    (TF-IDF of the same texts) and chance; a checkpoint below its baseline shows "below"."""
+    lines = [
+        "| checkpoint | retrieval, last layer | best layer | TF-IDF baseline | chance |",
+        "|---|---|---|---|---|",
+    ]
+    for label, analysis in analyses.items():
+        layers = [e for e in analysis["layers"] if e.get("retrieval_acc") is not None]
+        if not layers:
+            lines.append(f"| {label} | n/a | n/a | n/a | n/a |")
+            continue
+        last, best = layers[-1], max(layers, key=lambda e: e["retrieval_acc"])
+        baseline = (analysis.get("lexical") or {}).get("retrieval_acc")
+        lexical = "not computed" if baseline is None else f"{baseline:.3f}"
+        if baseline is not None and best["retrieval_acc"] < baseline:
+            lexical += " (every layer below)"
+        lines.append(
+            f"| {label} | {last['retrieval_acc']:.3f} | {best['retrieval_acc']:.3f} "
+            f"(layer {best['layer']}) | {lexical} | {last['retrieval_chance']:.3f} |"
+        )
+    return lines
 
 
 def discover_runs(folder: str | Path) -> dict[str, Path]:

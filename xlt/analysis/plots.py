@@ -35,7 +35,7 @@ METRIC_STYLES: dict[str, MetricStyle] = {
     "retrieval_acc": MetricStyle(
         "Cross-language retrieval accuracy",
         "share of programs whose nearest program in another language solves the same problem "
-        "(dashed: chance)",
+        "(dashed: chance; dotted: TF-IDF bag of tokens of the same texts)",
         ylim=(0.0, 1.0),
     ),
     "cosine_matched": MetricStyle(
@@ -126,7 +126,7 @@ def _overview(analyses: Mapping[str, dict[str, Any]], metrics: tuple[str, ...], 
 def _draw(ax, analyses: Mapping[str, dict[str, Any]], metric: str, *, legend: bool) -> None:
     style = METRIC_STYLES[metric]
     colors = plt.get_cmap("tab10").colors
-    chances = set()
+    chances, lexical = set(), set()
     for index, (label, analysis) in enumerate(analyses.items()):
         layers = [entry["layer"] for entry in analysis["layers"]]
         values = [_nan_if_none(entry.get(metric)) for entry in analysis["layers"]]
@@ -147,6 +147,12 @@ def _draw(ax, analyses: Mapping[str, dict[str, Any]], metric: str, *, legend: bo
             chances.update(
                 round(_nan_if_none(e.get("retrieval_chance")), 6) for e in analysis["layers"]
             )
+        if (analysis.get("lexical") or {}).get(metric) is not None:
+            lexical.add(round(analysis["lexical"][metric], 6))
+    for value in sorted(lexical):  # the same texts give one line, other texts another
+        ax.axhline(value, color="0.2", linestyle=":", linewidth=1.5)
+        ax.annotate("TF-IDF", (0.005, value), xycoords=("axes fraction", "data"), ha="left",
+                    va="bottom", fontsize=8, color="0.2")  # fmt: skip
     for chance in sorted(chances):
         ax.axhline(chance, color="0.45", linestyle="--", linewidth=1)
     if chances:
