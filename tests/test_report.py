@@ -318,18 +318,21 @@ def test_runs_differing_in_one_hyperparameter_are_two_rows_named_by_it(
     gains = {values[0]: 0.5, values[1]: 0.0}
     for number, value in enumerate(values):
         rows = row_ids(compose("+experiment=parallel_sft", f"{setting}={value}"))
-        skills = {"pre_rl": {"py": 0.3, "js": 0.3, "lua": 0.3},
+        skills = {"base": {"py": 0.1, "js": 0.1, "lua": 0.1},
+                  "pre_rl": {"py": 0.3, "js": 0.3, "lua": 0.3},
                   "post_rl": {"py": 0.3 + gains[value], "js": 0.3, "lua": 0.3}}  # fmt: skip
         _write_spec_run(sweep / str(number), tmp_path / "evals", rows, skills, rng)
     cells = _cells(report.make_report(sweep, num_bootstrap=100)["csv"])
     labels = sorted({label for label, _ in cells})
     post = {v: f"SFT parallel + GRPO py [{setting}={float(v)}]" for v in values}
     assert set(post.values()) <= set(labels)
+    # The base model's row is shared by both runs unless the setting is a pre-SFT one.
+    assert "base (no SFT)" in labels
     if shared_pre:  # RL settings do not touch the pre-RL row: one row, no variant
-        assert "SFT parallel" in labels and len(labels) == 3
+        assert "SFT parallel" in labels and len(labels) == 4
     else:
         assert {f"SFT parallel [{setting}={float(v)}]" for v in values} <= set(labels)
-        assert len(labels) == 4
+        assert len(labels) == 5
     # Each post-RL row is paired with its own pre-RL row: the gain shows in one run only.
     assert float(cells[(post[values[0]], "py")]["delta"]) > 0.3
     assert abs(float(cells[(post[values[1]], "py")]["delta"])) < 0.15

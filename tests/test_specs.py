@@ -153,12 +153,12 @@ def test_a_stage_gets_its_spec_and_nothing_else(tmp_path):
 # compose is most of this file's run time, and `make mutate` reruns it per mutant).
 _composed = functools.cache(compose)
 
-ALL_STAGES = frozenset({"data", "pretrain", "mixture", "sft", "eval_pre_rl", "rl", "eval_post_rl",
-                        "analysis_base", "analysis_sft", "analysis_rl"})  # fmt: skip
+ALL_STAGES = frozenset({"data", "pretrain", "eval_base", "mixture", "sft", "eval_pre_rl", "rl",
+                        "eval_post_rl", "analysis_base", "analysis_sft", "analysis_rl"})  # fmt: skip
 AFTER_DATA = ALL_STAGES - {"data"}
 AFTER_SFT = frozenset({"sft", "eval_pre_rl", "rl", "eval_post_rl", "analysis_sft", "analysis_rl"})
 RL_AND_AFTER = frozenset({"rl", "eval_post_rl", "analysis_rl"})
-EVALS = frozenset({"eval_pre_rl", "eval_post_rl"})
+EVALS = frozenset({"eval_base", "eval_pre_rl", "eval_post_rl"})
 ANALYSES = frozenset({"analysis_base", "analysis_sft", "analysis_rl"})
 
 
@@ -172,7 +172,8 @@ def recorded_study(tmp_path, monkeypatch):
     def recorder(module):
         def run(ctx):
             if module == "evaluate":
-                ran.append(f"eval_{ctx.spec.row.stage}")
+                row = ctx.spec.row
+                ran.append("eval_base" if row.sft_mixture == "none" else f"eval_{row.stage}")
             elif module == "analyze":
                 ran.append(f"analysis_{roles[ctx.inputs['model'].parent.name]}")  # <stage>/<key>
             else:
@@ -245,3 +246,25 @@ def test_row_hashes_separate_settings_and_pool_seeds():
     assert rows["rl_lr"]["post_rl"].settings["rl.lr"] == 1e-4
     assert "seed" not in base["post_rl"].settings and "data.seed" not in base["post_rl"].settings
     assert key_dict(base["post_rl"])["sft_hash"] == base["pre_rl"].sft_hash
+
+
+def test_every_setting_with_sft_has_one_shared_base_row():
+    rows = {
+        name: study.row_ids(compose(*overrides))
+        for name, overrides in {
+            "parallel": ("+experiment=parallel_sft",),
+            "multilingual_seed1": ("+experiment=multilingual_sft", "seed=1", "sft.lr=5e-4"),
+            "rl_only": ("+experiment=rl_only",),
+            "other_suite": ("+experiment=parallel_sft", "data.seed=1"),
+        }.items()
+    }
+    base = rows["parallel"]["base"]
+    assert base.sft_mixture == "none" and base.stage == "pre_rl" and base.seed == 0
+    assert not any(key.startswith("sft.") for key in base.settings)
+    # the same row whatever SFT, RL or run seed follows, and the rl_only run's pre-RL row
+    assert rows["multilingual_seed1"]["base"] == base
+    assert "base" not in rows["rl_only"]
+    assert rows["rl_only"]["pre_rl"].sft_hash == base.sft_hash
+    # a new suite is a new base model, seeded by the data seed, told apart by data_seed
+    other = rows["other_suite"]["base"]
+    assert (other.data_seed, other.seed) == (1, 1) and (base.data_seed, base.seed) == (0, 0)

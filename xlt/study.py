@@ -73,10 +73,13 @@ def eval_spec(cfg: XltConfig, row: RowId) -> evaluate.EvalSpec:
 
 
 def row_ids(cfg: XltConfig) -> dict[str, RowId]:
-    """The rows this setting produces ("pre_rl", and "post_rl" with RL), with their settings.
+    """The rows this setting produces: "base" (the model before SFT, when there is SFT),
+    "pre_rl", and "post_rl" with RL; each with the settings of every stage behind it.
 
-    A row's settings are those of every stage behind it, seeds excluded (seeds of one
-    setting pool into one row; micro suites, `data.seed`, are told apart by `data_seed`).
+    Seeds are left out of the settings (seeds of one setting pool into one row; micro
+    suites, `data.seed`, are told apart by `data_seed`). The base row is the same row
+    in every setting of a sweep (and the `rl_only` experiment's pre-RL row): its model is
+    seeded by the data seed, and without SFT the SFT settings do not enter a row.
     """
     pre_groups = {
         "model": cfg.model,
@@ -89,6 +92,8 @@ def row_ids(cfg: XltConfig) -> dict[str, RowId]:
     }
     if cfg.model.path is None:
         pre_groups["pretrain"] = cfg.pretrain
+    if cfg.sft.mixture == "none":  # nothing of SFT's reaches the model
+        del pre_groups["sft"]
     pre_settings = flatten(key_dict(pre_groups))
     mixture_kind = cfg.sft.mixture
     pre = RowId(
@@ -106,6 +111,12 @@ def row_ids(cfg: XltConfig) -> dict[str, RowId]:
         sft_hash=digest(pre_settings),
     )
     rows = {"pre_rl": pre}
+    if mixture_kind != "none":
+        base_settings = {k: v for k, v in pre_settings.items() if not k.startswith("sft.")}
+        rows["base"] = replace(
+            pre, sft_mixture="none", sft_language=None, seed=cfg.data.seed,
+            settings=base_settings, sft_hash=digest(base_settings),
+        )  # fmt: skip
     if cfg.rl.algorithm != "none":
         rl_settings = flatten(key_dict({"rl": cfg.rl}))
         rows["post_rl"] = replace(
@@ -140,6 +151,13 @@ def run_study(cfg: XltConfig, pipeline: Pipeline) -> dict[str, Artifact]:
             pipeline, "pretrain", pretrain.run, spec, inputs, cfg.data.seed, run_dir
         )
     base_inputs = {"pretrain": checkpoint} if checkpoint is not None else {}
+
+    # ---- the base model's row (before SFT): what SFT and RL are measured against
+    if "base" in rows:
+        artifacts["eval_base"] = _evaluate(
+            cfg, pipeline, rows["base"], checkpoint, data_artifact, seed=cfg.data.seed,
+            label="eval_base",
+        )  # fmt: skip
 
     # ---- SFT on the chosen mixture (token-matched: counted with the model's tokenizer)
     if cfg.sft.mixture != "none":
@@ -208,13 +226,21 @@ def train_stage(
 
 
 def _evaluate(
-    cfg: XltConfig, pipeline: Pipeline, row: RowId, model: Artifact | None, data_art: Artifact
+    cfg: XltConfig,
+    pipeline: Pipeline,
+    row: RowId,
+    model: Artifact | None,
+    data_art: Artifact,
+    *,
+    seed: int | None = None,
+    label: str | None = None,
 ) -> Artifact:
     inputs = {"data": data_art, **({"model": model} if model is not None else {})}
     spec = eval_spec(cfg, row)
     artifact = pipeline.run(
-        "evaluate", evaluate.run, spec, inputs, seed=cfg.seed, label=f"eval_{row.stage}"
-    )
+        "evaluate", evaluate.run, spec, inputs, seed=cfg.seed if seed is None else seed,
+        label=label or f"eval_{row.stage}",
+    )  # fmt: skip
     if artifact.reused:  # the stage did not run, so its metrics are not in this run's log yet
         evaluate.log_to_tracker(pipeline.tracker, artifact.path)
     return artifact

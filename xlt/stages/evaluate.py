@@ -190,7 +190,9 @@ def log_to_tracker(tracker, folder: Path) -> None:
         common = record["common"]["languages"].get(language, {})
         rows.append([record["label"], language, *[stats.get(k) for k in keys],
                      *[common.get(k) for k in keys], stats["num_problems"], stats["missing"]])  # fmt: skip
-    tracker.log_table(f"eval/{record['benchmark']}/{record['row']['stage']}", columns, rows)
+    row = record["row"]
+    name = "base" if row["stage"] == "pre_rl" and row["sft_mixture"] == "none" else row["stage"]
+    tracker.log_table(f"eval/{record['benchmark']}/{name}", columns, rows)
 
 
 def _model_source(ctx: StageContext) -> tuple[Any, str | None]:
