@@ -68,17 +68,16 @@ def test_the_shortened_study_writes_a_true_matrix_and_reuses_every_stage(tmp_pat
     run1 = tmp_path / "run1"
     record = json.loads((run1 / "run.json").read_text())
     assert record["setting"]["sft_mixture"] == "parallel"
-    assert {"data", "base", "mixture", "sft", "eval_pre_rl", "rl", "eval_post_rl"} <= set(
-        record["artifacts"]
-    )
+    assert {"data", "base", "eval_base", "mixture", "sft", "eval_pre_rl", "rl",
+            "eval_post_rl"} <= set(record["artifacts"])  # fmt: skip
     assert {"analysis_base", "analysis_sft", "analysis_rl"} <= set(record["artifacts"])
 
-    # The matrix: both rows, every language, values recomputed from per-problem files.
+    # The matrix: all three rows, every language, values recomputed from per-problem files.
     with (run1 / "report" / "matrix.csv").open() as handle:
         cells = [row for row in csv.DictReader(handle) if row["subset"] == "full"]
     by_key = {(c["row"], c["language"]): c for c in cells}
     rows = {row for row, _ in by_key}
-    assert rows == {"SFT parallel", "SFT parallel + GRPO py"}
+    assert rows == {"base (no SFT)", "SFT parallel", "SFT parallel + GRPO py"}
     for row in rows:
         for language in LANGUAGES:
             cell = by_key[(row, language)]
