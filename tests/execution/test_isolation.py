@@ -19,8 +19,9 @@ from tests.execution.conftest import require
 from xlt.execution import Executor, Job
 from xlt.execution import types as T
 from xlt.execution.cgroup import SlotGroup
+from xlt.execution.sandbox import isolation_argv
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: slot uids and bwrap")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: slot uids and bwrap")
 TOKEN = f"xlt-probe-{os.getpid()}-{time.time_ns()}"  # names no other run uses
 
 
@@ -53,6 +54,7 @@ PLANTS = {
 }
 
 
+@needs_root
 @pytest.mark.parametrize("plant", sorted(PLANTS))
 def test_node_does_not_see_files_planted_above_the_job_folders(plant, world, tmp_path, monkeypatch):
     require("js")
@@ -85,6 +87,7 @@ raise SystemExit(1)
 """
 
 
+@needs_root
 def test_scratch_folders_are_private_to_a_job_and_do_not_outlive_it(tmp_path):
     programs = [
         SEES_THE_OTHER.format(token=TOKEN, me=me, other=1 - me, scratch=SCRATCH) for me in (0, 1)
@@ -135,6 +138,7 @@ sys.exit(1)
 BUSY_JS = "const end = Date.now() + 3000;\nwhile (Date.now() < end) {}\nconsole.assert(true);\n"
 
 
+@needs_root
 def test_a_job_sees_neither_other_jobs_sources_nor_the_judge(tmp_path):
     require("js")
     with _executor(tmp_path, workers=2) as ex:
@@ -154,6 +158,7 @@ s.connect('{path}')
 """
 
 
+@needs_root
 def test_a_job_cannot_reach_a_host_unix_socket_in_a_shared_folder(world, tmp_path):
     path = world / f"{TOKEN}.sock"
     server = socket.socket(socket.AF_UNIX)
@@ -174,6 +179,7 @@ raise SystemExit(ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWUSER))
 """
 
 
+@needs_root
 def test_a_job_cannot_create_a_user_namespace(tmp_path):
     with _executor(tmp_path, workers=1) as ex:
         (result,) = ex.run([Job("py", MAKES_A_USER_NAMESPACE, timeout_s=10)])
@@ -216,6 +222,7 @@ def _our_zombies(uid: int) -> list[int]:
     return found
 
 
+@needs_root
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="raw clone(2) number of x86_64")
 def test_clone_parent_children_are_reaped_and_do_not_slow_the_slot(tmp_path):
     with _executor(tmp_path, workers=1) as ex:
@@ -250,6 +257,7 @@ raise SystemExit(0 if all(os.waitpid(p, 0)[1] == 0 for p in children) else 1)
 """
 
 
+@needs_root
 def test_the_memory_of_all_processes_of_a_job_is_bounded(tmp_path):
     group = SlotGroup.create("xlt-probe-test")
     if group is None:
@@ -258,3 +266,21 @@ def test_the_memory_of_all_processes_of_a_job_is_bounded(tmp_path):
     with _executor(tmp_path, workers=1, memory_mb=256) as ex:
         (result,) = ex.run([Job("py", FOUR_PROCESSES, timeout_s=15)])
     assert result.status == T.MEMORY_LIMIT, (result.status, result.stderr[-300:])
+
+
+# --- the mount options, without root ------------------------------------------------------
+
+
+def test_isolation_argv_hides_outer_folders_first_and_binds_the_job_back():
+    hidden = {Path("/tmp"): 0o1777, Path("/tmp/xlt-exec-1"): 0o711}
+    job, shared = Path("/tmp/xlt-exec-1/a/job"), Path("/var/tmp/shared")
+    argv = isolation_argv("bwrap", hidden, [job, shared], job / "work", 64)
+    text = " ".join(argv)
+    # /tmp before the folder inside it, that before the job folder bound into it.
+    assert text.index("--tmpfs /tmp ") < text.index("--tmpfs /tmp/xlt-exec-1 ")
+    assert text.index("--tmpfs /tmp/xlt-exec-1 ") < text.index(f"--bind {job} {job}")
+    # A folder on the way is made passable (0711) but not listable; tmpfs keep their modes.
+    assert "--perms 0711 --dir /tmp/xlt-exec-1/a" in text
+    assert f"--perms 1777 --size {64 << 20} --tmpfs /tmp " in text
+    assert f"--bind {shared} {shared}" in text  # outside the hidden folders: bound as is
+    assert argv[-2:] == ["--chdir", str(job / "work")]
