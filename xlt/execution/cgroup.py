@@ -6,10 +6,13 @@ what all processes of the job hold together (resident memory, tmpfs pages includ
 and how many there are.
 
 Where: cgroup v2 when the engine's own group delegates `memory` and `pids` (its
-`cgroup.subtree_control` lists them, or accepts them); else the v1 `memory` and `pids`
-hierarchies when they are mounted writable (as on this project's CI machines). A slot's
-group is a child of the engine's own group, so the caller's limits still apply above it.
-Neither: `SlotGroup.create` returns None and the rlimits alone apply (docs/execution.md).
+`cgroup.subtree_control` lists them, or accepts them); else the v1 `memory` hierarchy
+when it is mounted writable (as on this project's CI machines). Under v1 the process
+count stays with RLIMIT_NPROC, which is per job already (one uid per slot): joining a
+v1 group costs a cgroup migration (an RCU grace period, ~5 ms on a loaded machine), and
+a `pids` group would cost a second one for nothing. A slot's group is a child of the
+engine's own group, so the caller's limits still apply above it. Neither:
+`SlotGroup.create` returns None and the rlimits alone apply (docs/execution.md).
 
 A program joins its group before it execs (`join_argv`: a `sh` that writes its own pid
 to `cgroup.procs`), so no child can start outside it.
@@ -59,22 +62,19 @@ def _v2_parent() -> Path | None:
     return parent
 
 
-def _v1_parents() -> dict[str, Path] | None:
-    """The engine's own v1 memory and pids groups, if both hierarchies are mounted."""
-    own = _own_paths()
-    parents = {}
-    for name in CONTROLLERS:
-        base = ROOT / name
-        if name not in own or not (base / "cgroup.procs").exists():
-            return None
-        parents[name] = base / own[name].lstrip("/")
-    return parents
+def _v1_parent() -> Path | None:
+    """The engine's own v1 memory group, if that hierarchy is mounted."""
+    own = _own_paths().get("memory")
+    base = ROOT / "memory"
+    if own is None or not (base / "cgroup.procs").exists():
+        return None
+    return base / own.lstrip("/")
 
 
 @dataclass
 class SlotGroup:
-    """The control group(s) of one worker slot: `dirs` maps each controller to its folder
-    (the same folder twice under v2)."""
+    """The control group of one worker slot: `dirs` maps each controller it limits to its
+    folder (v2: memory and pids, the same folder; v1: memory)."""
 
     dirs: dict[str, Path]
     version: int
@@ -87,14 +87,14 @@ class SlotGroup:
         if v2 is not None:
             candidate = cls({n: v2 / name for n in CONTROLLERS}, 2)
         else:
-            parents = _v1_parents()
-            if parents is None:
+            parent = _v1_parent()
+            if parent is None:
                 return None
-            candidate = cls({n: parents[n] / name for n in CONTROLLERS}, 1)
+            candidate = cls({"memory": parent / name}, 1)
         try:
             for folder in set(candidate.dirs.values()):
                 folder.mkdir(exist_ok=True)
-            candidate.limit(None, 1)  # proves the files are writable
+            candidate.limit(None, 256)  # proves the files are writable
         except OSError as error:
             log.warning("xlt.execution: no per-job cgroup (%s); rlimits only", error)
             return None
@@ -112,7 +112,8 @@ class SlotGroup:
                 _write(self._memory / "memory.swap.max", "0")
         else:
             _write(self._memory / "memory.limit_in_bytes", "-1" if memory_mb is None else f"{memory_mb}M")  # fmt: skip
-        _write(self.dirs["pids"] / "pids.max", str(max(processes, 1)))
+        if "pids" in self.dirs:  # v1: RLIMIT_NPROC of the slot uid (see the module doc)
+            _write(self.dirs["pids"] / "pids.max", str(max(processes, 1)))
 
     def oom_kills(self) -> int:
         """How many processes the kernel killed for this group's memory limit, so far."""
