@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.execution.conftest import require
-from xlt.execution import Executor, Job
+from xlt.execution import Executor, Job, sandbox
 from xlt.execution import types as T
 from xlt.execution.cgroup import SlotGroup
 from xlt.execution.sandbox import isolation_argv
@@ -225,8 +225,14 @@ def _our_zombies(uid: int) -> list[int]:
 
 @needs_root
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="raw clone(2) number of x86_64")
-def test_clone_parent_children_are_reaped_and_do_not_slow_the_slot(tmp_path):
+@pytest.mark.parametrize("view", ["bwrap", "without bwrap"])
+def test_clone_parent_children_are_reaped_and_do_not_slow_the_slot(view, tmp_path, monkeypatch):
+    # Under bwrap its pid 1 reaps them; without it they are the engine's own children.
+    if view != "bwrap":
+        monkeypatch.setattr(sandbox, "find_bwrap", lambda: None)
     with _executor(tmp_path, workers=1) as ex:
+        if view != "bwrap":
+            assert ex.sandbox.bwrap is None
         uid = ex.sandbox.uid(0)
         try:
             _wall_s(ex, TRIVIAL)  # warm
