@@ -18,8 +18,8 @@ import pytest
 from tests.execution.conftest import require
 from xlt.execution import Executor, Job, sandbox
 from xlt.execution import types as T
+from xlt.execution.bwrap import isolation_argv
 from xlt.execution.cgroup import SlotGroup
-from xlt.execution.sandbox import isolation_argv
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: slot uids and bwrap")
 TOKEN = f"xlt-probe-{os.getpid()}-{time.time_ns()}"  # names no other run uses

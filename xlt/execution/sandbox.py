@@ -7,7 +7,7 @@ What each run gets (see docs/execution.md for what this does NOT protect against
   it cannot write outside world-writable places, cannot read other users' files,
   is held by RLIMIT_NPROC, and every process of that uid is killed afterwards
   (catches children that left the process group with setsid);
-- as root with bubblewrap (`bwrap`): a private view of the machine (`isolation_argv`):
+- as root with bubblewrap (`bwrap`): a private view of the machine (`xlt.execution.bwrap`):
   fresh pid, mount, ipc and uts namespaces; the host read-only; empty tmpfs on /tmp,
   /var/tmp, /dev/shm, /run and the folder above the job folders, with only its own job
   folder and the build caches bound back; a new /proc that shows only its own processes.
@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlt.execution import cgroup, seccomp
+from xlt.execution.bwrap import BWRAP_BASE, PRIVATE_DIRS, isolation_argv
 from xlt.execution.capture import Logs, read_head
 from xlt.execution.folders import own_folder
 from xlt.execution.toolchains import find_tool
@@ -56,17 +57,6 @@ BASE_UID = 64000  # slot uids are leased from BASE_UID up; need not exist in /et
 MAX_UIDS = 4096
 UID_LOCKS = Path("/var/tmp/xlt-uid-leases")
 MAX_SWEEP_ROUNDS = 100
-# Shared scratch folders of the host: each bwrap run gets its own empty ones (mode).
-PRIVATE_DIRS = {"/tmp": 0o1777, "/var/tmp": 0o1777, "/dev/shm": 0o1777, "/run": 0o755}
-BWRAP_BASE = (
-    "--die-with-parent",  # the run ends with the engine's thread that started it
-    "--new-session",  # no TIOCSTI into a terminal of the caller
-    "--unshare-pid",  # own /proc: no other process, no judge command line
-    "--unshare-ipc",
-    "--unshare-uts",
-    "--unshare-cgroup-try",
-    *("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"),
-)
 
 
 @dataclass(frozen=True)
@@ -153,36 +143,6 @@ def find_bwrap() -> str | None:
     if os.geteuid() != 0 or bwrap is None:
         return None
     return bwrap if _probe((bwrap, *BWRAP_BASE, "--")) else None
-
-
-def _under(path: Path, folders: dict[Path, int]) -> Path | None:
-    """The deepest of `folders` that strictly contains `path`."""
-    holders = [f for f in folders if path != f and path.is_relative_to(f)]
-    return max(holders, key=lambda f: len(f.parts), default=None)
-
-
-def isolation_argv(
-    bwrap: str, hidden: dict[Path, int], visible: list[Path], cwd: Path, tmpfs_mb: int
-) -> list[str]:
-    """bwrap's mount options: an empty tmpfs on each `hidden` folder (with its mode), then
-    each `visible` folder bound back read-write at its own path. Folders bwrap must create
-    on the way are mode 0711: a slot uid passes through them but cannot list them."""
-    argv = [bwrap, *BWRAP_BASE]
-    made: set[Path] = set()
-    mounts = sorted({*hidden, *visible}, key=lambda p: (len(p.parts), str(p)))  # outer first
-    for target in mounts:
-        holder = _under(target, hidden)
-        if holder is not None:
-            for step in reversed(target.parents):
-                if step.is_relative_to(holder) and step != holder and step not in made:
-                    argv += ["--perms", "0711", "--dir", str(step)]
-                    made.add(step)
-        if target in hidden:
-            argv += ["--perms", f"{hidden[target]:04o}", "--size", str(tmpfs_mb << 20)]
-            argv += ["--tmpfs", str(target)]
-        else:
-            argv += ["--bind", str(target), str(target)]
-    return [*argv, "--chdir", str(cwd)]
 
 
 class Sandbox:
