@@ -12,6 +12,7 @@ set -euo pipefail
 COMMANDS=(
   python3:python3 node:nodejs npm:npm g++:g++ javac:default-jdk-headless go:golang-go
   perl:perl bash:bash lua5.4:lua5.4 php:php-cli ruby:ruby unshare:util-linux prlimit:util-linux
+  bwrap:bubblewrap  # the sandbox's private filesystem and pid namespaces (docs/execution.md)
 )
 # libraries the benchmark tests use -- installed when dpkg does not list them
 APT_PACKAGES=(

@@ -1,5 +1,5 @@
-"""Folders the engine trusts are its own: a sandboxed program that creates the build-cache,
-result-cache or uid-lease folder before the engine does must not have it adopted."""
+"""Folders the engine trusts are its own: when a slot uid (or any local user) creates the
+build-cache, result-cache or uid-lease folder before the engine does, it is not adopted."""
 
 import os
 import shutil
@@ -9,19 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xlt.execution import Executor, Job, engine, sandbox
-from xlt.execution import types as T
+from xlt.execution import Executor, engine, sandbox
 from xlt.execution.folders import UnsafeFolderError, own_folder
-
-# Run by a slot uid: creates {target} (and a planted compiler-server class) with mode 0777,
-# as any program can in /tmp or /var/tmp.
-PLANT = """import os
-os.makedirs('{target}/javac-server', exist_ok=True)
-os.makedirs('{target}/results', exist_ok=True)
-for folder in ('{target}', '{target}/javac-server', '{target}/results'):
-    os.chmod(folder, 0o777)
-open('{target}/javac-server/JavacServer.class', 'wb').write(b'planted')
-"""
 
 
 @pytest.fixture
@@ -35,12 +24,20 @@ def world():
 
 
 def plant(executor, target: Path) -> int:
-    """Have a sandboxed program create `target`; returns the uid that owns it."""
+    """Create `target` as a slot uid would (mode 0777, with a planted compiler-server class);
+    returns that uid. Made from here: under bubblewrap a program's /tmp and /var/tmp are
+    its own (tests/execution/test_isolation.py), but without it, or as another local
+    user, anyone can do this in /tmp or /var/tmp."""
     if not executor.sandbox.drop_privileges:
-        pytest.skip("needs root: without slot uids the program is the engine's own user")
-    (result,) = executor.run([Job("py", PLANT.format(target=target), id="plant")])
-    assert result.status == T.OK, result.stderr
-    owner = target.stat().st_uid
+        pytest.skip("needs root: to create a folder owned by a slot uid")
+    owner = executor.sandbox.uid(0)
+    for folder in (target, target / "javac-server", target / "results"):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, owner, owner)
+        folder.chmod(0o777)
+    planted = target / "javac-server" / "JavacServer.class"
+    planted.write_bytes(b"planted")
+    os.chown(planted, owner, owner)
     assert owner != os.geteuid()
     return owner
 

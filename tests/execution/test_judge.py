@@ -9,8 +9,11 @@ from xlt.execution.sandbox import Outcome
 from xlt.languages import LANGUAGES
 
 
-def outcome(code=0, stdout="", stderr="", *, timed_out=False, file_limit=False, sig=None):
-    return Outcome(code, sig, timed_out, file_limit, 0.1, stdout, stderr, len(stdout))
+def outcome(
+    code=0, stdout="", stderr="", *, timed_out=False, file_limit=False, sig=None, oom=False
+):
+    return Outcome(code, sig, timed_out, file_limit, 0.1, stdout, stderr, len(stdout),
+                   memory_limit=oom)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -21,6 +24,10 @@ def outcome(code=0, stdout="", stderr="", *, timed_out=False, file_limit=False, 
         ("py", outcome(1, stderr="MemoryError"), T.MEMORY_LIMIT),
         ("py", outcome(None, sig=9, timed_out=True), T.TIMEOUT),
         ("py", outcome(1, file_limit=True), T.OUTPUT_LIMIT),
+        # The job's cgroup OOM-killed a process (no marker: SIGKILL prints nothing).
+        ("py", outcome(None, sig=9, oom=True), T.MEMORY_LIMIT),
+        ("py", outcome(1, oom=True), T.MEMORY_LIMIT),
+        ("py", outcome(0, oom=True), T.OK),  # a child was killed, the program still passed
         # HumanEval-X JS: console.assert prints and exits 0.
         ("js", outcome(0, stderr="Assertion failed"), T.RUNTIME_ERROR),
         ("js", outcome(0, stdout="debug print"), T.OK),

@@ -137,7 +137,8 @@ class Executor:
         return {"memory_mb": memory_mb, "file_size_mb": file_size_mb,
                 "output_limit_bytes": output_limit_bytes, "timeout_s": timeout_s,
                 "network": list(self.sandbox.net_prefix[1:]),  # the unshare flags, not its path
-                "run_as": "slot-uid" if self.sandbox.drop_privileges else f"uid-{os.geteuid()}"}  # fmt: skip
+                "run_as": "slot-uid" if self.sandbox.drop_privileges else f"uid-{os.geteuid()}",
+                "isolation": self.sandbox.isolation}  # fmt: skip
 
     def _one(self, job: T.Job, judge: str = "multipl-e") -> T.Result:
         slot = self._slots.get()

@@ -59,6 +59,8 @@ def limit_status(outcome: Outcome) -> str | None:
     exhausted heap and then ran out the clock is a memory failure first."""
     if outcome.file_limit:
         return T.OUTPUT_LIMIT
+    if outcome.memory_limit and outcome.exit_code != 0:  # the job's cgroup OOM-killed a process
+        return T.MEMORY_LIMIT
     if outcome.exit_code != 0 and _found(outcome.stderr, outcome.stderr_path, MEMORY_MARKERS):
         return T.MEMORY_LIMIT
     if outcome.timed_out:

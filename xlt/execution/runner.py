@@ -76,6 +76,11 @@ class Runner:
         self.shared_dir, self.heavy, self.heavy_workers = shared_dir, heavy, heavy_workers
         self.work_root = Path(tempfile.mkdtemp(prefix="xlt-exec-"))
         self.work_root.chmod(0o711)  # slot uids reach their own folder, cannot list others
+        # Under bwrap a job sees neither the other jobs' folders nor what anyone planted
+        # above them (Node and tsc look for node_modules and package.json up to /).
+        sandbox.hide(self.work_root.parent)
+        sandbox.hide(self.work_root)
+        sandbox.show(shared_dir)
         self._helpers: dict[str, object] = {}
         self._servers: dict[str, queue.Queue | None] = {}
         self._lock = threading.Lock()
@@ -224,7 +229,7 @@ class Runner:
     ) -> T.Result:
         uid = self.sandbox.uid(slot)
         work, logs = folder / "work", folder / "logs"
-        work.mkdir()
+        work.mkdir(mode=0o700)  # the slot uid's alone: other slots cannot read its source
         logs.mkdir(mode=0o700)
         folder.chmod(0o711)
         if uid is not None:
@@ -324,8 +329,9 @@ class Runner:
             processes=512,
         )
         outcome = self.sandbox.run(
-            argv, cwd=work, logs=logs, env=env, limits=limits, uid=compile_uid
-        )
+            argv, cwd=work, logs=logs, env=env, limits=limits, uid=compile_uid,
+            visible=(work.parent,),
+        )  # fmt: skip
         text = outcome.stderr + outcome.stdout
         if outcome.timed_out:
             return T.TIMEOUT, text, outcome.wall_s
@@ -334,7 +340,8 @@ class Runner:
     def _run_tests(
         self, job, language, argv, work, logs, env, limits, uid, compile_s, marker=None
     ) -> T.Result:
-        outcome = self.sandbox.run(argv, cwd=work, logs=logs, env=env, limits=limits, uid=uid)
+        outcome = self.sandbox.run(argv, cwd=work, logs=logs, env=env, limits=limits, uid=uid,
+                                   visible=(work.parent,))  # fmt: skip
         status = judge.tests_status(language, outcome)
         if marker is None:
             return self._result(
@@ -354,7 +361,7 @@ class Runner:
             stdin = logs / "stdin"
             stdin.write_text(case.stdin, encoding="utf-8")
             outcome = self.sandbox.run(argv, cwd=work, logs=logs, env=env, limits=limits, uid=uid,
-                                       stdin_path=stdin)  # fmt: skip
+                                       stdin_path=stdin, visible=(work.parent,))  # fmt: skip
             run_s += outcome.wall_s
             status = judge.io_status(outcome, case, job.float_tolerance)
             if status != T.OK:
