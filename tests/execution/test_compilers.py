@@ -8,6 +8,7 @@ Each probe is an attack that worked on the engine before compilers ran unprivile
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,35 @@ def test_java_runs_the_tests_main_not_a_completions_extra_main(executor):
     assert java_main_class(EXTRA_MAIN)["main_class"] == ("Problem2",)
     (result,) = executor.run([Job("java", EXTRA_MAIN, id="extra_main")])
     assert result.status == T.RUNTIME_ERROR, (result.status, result.stderr[-300:])
+
+
+# --- Go: an endless test holds no compile slot --------------------------------------------
+
+GO_LOOP = """package loop_test
+
+import "testing"
+
+func TestLoop(t *testing.T) {
+	for {
+	}
+}
+"""
+
+
+def test_an_endless_go_test_neither_holds_the_compile_slot_nor_outlives_its_limit(tmp_path):
+    require("go", "cpp")
+    # One compile slot for two workers: before, `go test` compiled and ran under it, for
+    # the run's limit plus 60 s of compile allowance; the C++ job waited all that time.
+    with Executor(workers=2, heavy_workers=1, cache_dir=tmp_path, use_cache=False) as ex:
+        ex.run([Job("go", CHECK_GO, id="warm")])  # primes the Go cache outside the timing
+        jobs = [
+            Job("go", GO_LOOP, timeout_s=3, id="loop"),
+            Job("cpp", "int main() { return 0; }\n", id="cpp"),
+        ]
+        start = time.perf_counter()
+        loop, cpp = ex.run(jobs)
+        elapsed_s = time.perf_counter() - start
+    assert loop.status == T.TIMEOUT, (loop.status, loop.stdout[-300:])
+    assert loop.run_s < 3 + 6  # the run's own limit (and slack), not +60 s
+    assert cpp.status == T.OK
+    assert elapsed_s < 3 + 15  # the C++ compile did not wait for the loop's compile slot

@@ -7,7 +7,8 @@ solutions; for sh, pl and lua, which have none, MultiPL-E prompts with a
 default-returning completion). The reference does what MultiPL-E's evaluator
 does: one program after another, each compiled and run by a fresh `subprocess`
 (no sandbox, no cache, no precompiled header, one `javac`/`tsc` per program; Go
-keeps one build cache for the whole run, as MultiPL-E's container does). Both
+keeps one build cache for the whole run, as MultiPL-E's container does, and runs
+`go test FILE` where xlt builds and runs the test binary in two steps). Both
 judge with the same pass rules, so their verdicts must agree: any disagreement
 is printed and makes the exit status 1.
 
@@ -38,6 +39,9 @@ from xlt.execution.types import Job
 from xlt.languages import CI_LANGUAGES, LANGUAGES
 
 REFERENCE_TIMEOUT_S = 15.0  # MultiPL-E's safe_subprocess default
+# Languages that xlt runs in other steps than MultiPL-E's evaluator: the reference keeps
+# MultiPL-E's (compile argv, run argv, run-output markers of a failed build).
+MULTIPL_E_STEPS = {"go": ((), ("go", "test", "{src}"), ("[setup failed]", "[build failed]"))}
 
 
 def _children_cpu_s() -> float:
@@ -88,15 +92,18 @@ def reference_run(job: Job, go_cache: Path) -> str:
         (work / language.source).write_text(job.program)
         values = _reference_values(language, toolchain, job.program)
         env = {**os.environ, **language.env, "GOCACHE": str(go_cache)}
-        if language.compiled:
-            argv = expand(language.compile, values, toolchain.paths)
+        compile_argv, run_argv, build_failed = MULTIPL_E_STEPS.get(
+            job.language, (language.compile, language.run, ())
+        )
+        if compile_argv:
+            argv = expand(compile_argv, values, toolchain.paths)
             try:
                 done = subprocess.run(argv, cwd=work, env=env, capture_output=True, timeout=60)
             except subprocess.TimeoutExpired:
                 return "timeout"
             if done.returncode != 0:
                 return "compile_error"
-        argv = expand(language.run, values, toolchain.paths)
+        argv = expand(run_argv, values, toolchain.paths)
         start = time.perf_counter()
         try:
             done = subprocess.run(argv, cwd=work, env=env, capture_output=True, timeout=REFERENCE_TIMEOUT_S + 30,
@@ -104,6 +111,8 @@ def reference_run(job: Job, go_cache: Path) -> str:
         except subprocess.TimeoutExpired:
             return "timeout"
         code = done.returncode
+        if any(marker.encode() in done.stdout for marker in build_failed):
+            return "compile_error"
         outcome = Outcome(exit_code=code if code >= 0 else None, signal=-code if code < 0 else None,
                           timed_out=False, file_limit=False, wall_s=time.perf_counter() - start,
                           stdout=done.stdout.decode(errors="replace"),

@@ -193,7 +193,8 @@ class Runner:
         def build() -> accel.BuildCache:
             assert language.cache_env and language.cache_primer, language.code
             source = language.cache_primer[0]
-            argv = expand(language.run, {"src": (source,)}, toolchain.paths)
+            template = language.compile or language.run  # the step that builds
+            argv = expand(template, {"src": (source,), "exe": ("primer",)}, toolchain.paths)
             return accel.BuildCache(language.code, argv, env, language.cache_env,
                                     language.cache_primer, self.shared_dir)  # fmt: skip
 
