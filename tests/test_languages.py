@@ -51,3 +51,19 @@ def test_java_main_class_is_the_class_declaring_main():
         "class Problem {\n static class Pair { int a; }\n public static void main(String[] a) {}\n}"
     )
     assert java_main_class(nested) == {"main_class": ("Problem",)}
+
+
+def test_java_main_class_is_the_last_mains_and_ignores_braces_in_literals_and_comments():
+    # A completion's own class with an empty main, before the tests' class: not started.
+    extra = (
+        "class Problem { static int f() { return 1; } }\n"
+        "class Evil { public static void main(String[] a) {} }\n"
+        "class Tests { public static void main(String[] a) { assert Problem.f() == 2; } }\n"
+    )
+    assert java_main_class(extra) == {"main_class": ("Tests",)}
+    # A brace in a string, char or comment would make the tests' class look nested.
+    program = (
+        "class Main {\n    static String s = \"}}\";  // }\n    static char c = '}';\n"
+        "    public static void main(String[] args) {}\n}\n"
+    )
+    assert java_main_class(program)["main_class"] == ("Main",)

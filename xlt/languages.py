@@ -4,7 +4,8 @@ An entry says how a program of that language is written to disk, compiled and
 run, and how its outcome is judged. The pass rules follow MultiPL-E's own
 evaluators (`nuprl/MultiPL-E` `evaluation/src/eval_<lang>.py`): exit status 0,
 plus the language's extra rules where exit status alone lies (Racket and Scala
-fail on any stderr; Perl on "ERROR"; Go on "FAIL"; JS on a `console.assert`
+fail on any stderr; Perl on "ERROR"; Go on "FAIL" (xlt runs the test binary itself:
+its exit status says it); JS on a `console.assert`
 message; C# (mono) on a failed `Debug.Assert`, which still exits 0).
 
 An entry also holds the language's facts outside execution: fence tags and MultiPL-E stop
@@ -61,17 +62,25 @@ def check_language(code: str, key: str) -> str:
 
 _JAVA_CLASS = re.compile(r"\bclass\s+([A-Za-z_]\w*)")
 _JAVA_MAIN = re.compile(r"\bstatic\s+void\s+main\s*\(")
+# Comments and string/char literals (text blocks first): their braces and words are not code.
+_JAVA_NOISE = re.compile(
+    r'"""[\s\S]*?"""|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*[\s\S]*?\*/'
+)
 
 
 def java_main_class(program: str) -> dict[str, tuple[str, ...]]:
-    """The top-level class that declares `main`: MultiPL-E's is `Problem`,
-    HumanEval-X's and MBXP's `Main` (a completion's nested classes are skipped)."""
-    main_at = _JAVA_MAIN.search(program)
-    end = main_at.start() if main_at else len(program)
+    """The top-level class around the program's LAST `main`: the tests' (MultiPL-E's
+    `Problem`, HumanEval-X's and MBXP's `Main`), since the tests come after the completion.
+    The first `main` would let a completion declare a class of its own with an empty
+    `main` that the run starts instead of the tests. Braces in comments and literals are
+    blanked so that they cannot hide a class's nesting depth."""
+    code = _JAVA_NOISE.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), program)
+    mains = list(_JAVA_MAIN.finditer(code))
+    end = mains[-1].start() if mains else len(code)
     top_level = [
         m.group(1)
-        for m in _JAVA_CLASS.finditer(program, 0, end)
-        if program.count("{", 0, m.start()) - program.count("}", 0, m.start()) == 0
+        for m in _JAVA_CLASS.finditer(code, 0, end)
+        if code.count("{", 0, m.start()) - code.count("}", 0, m.start()) == 0
     ]
     return {"main_class": (top_level[-1] if top_level else "Main",)}
 
@@ -300,7 +309,10 @@ class Language:
     # cache, V8's code range): added to memory_mb, while `{heap_mb}` caps the heap itself.
     reserve_mb: int = 0
     compiles_in_run: bool = False  # the run step also compiles (go test): compile limits apply
-    cache_env: str | None = None  # env var naming a persistent per-worker build cache folder
+    # Env var naming the build cache folder: per job, seeded from a read-only cache that
+    # the engine fills once by running `cache_primer` (file name, trusted program).
+    cache_env: str | None = None
+    cache_primer: tuple[str, str] | None = None
     accelerator: str | None = None  # name of an xlt.execution.accel speed-up
     timeout_s: float = 10.0  # default wall-clock limit of the run step
     compile_timeout_s: float = 60.0
@@ -330,6 +342,38 @@ class Language:
 def _entry(code: str, name: str, **fields) -> Language:
     return Language(code=code, name=name, ci=code in CI_LANGUAGES, **fields)
 
+
+# Fills Go's read-only build cache: testify and the standard packages that HumanEval-X,
+# MBXP and MultiPL-E Go programs import (with their vet facts, as `go test` needs them).
+_GO_PRIMER = """package primer_test
+
+import (
+	_ "bytes"
+	_ "container/heap"
+	_ "container/list"
+	_ "crypto/md5"
+	_ "encoding/json"
+	_ "errors"
+	_ "fmt"
+	_ "math"
+	_ "math/big"
+	_ "math/rand"
+	_ "reflect"
+	_ "regexp"
+	_ "sort"
+	_ "strconv"
+	_ "strings"
+	_ "time"
+	_ "unicode"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestPrimer(t *testing.T) {
+	assert.Equal(t, 2, 1+1)
+}
+"""
 
 # Node finds globally installed packages (MBXP's JS tests require lodash).
 _NODE_ENV = {"NODE_PATH": "/usr/lib/node_modules:/usr/local/lib/node_modules"}
@@ -387,13 +431,22 @@ _TABLE = (
     _entry("go", "Go", time_factor=1.5,
            fence_tags=("go", "golang"), stop_sequences=("\nfunc", "struct", "\n// "), aliases=("golang",), chat=_CHAT_RULES["go"],
            default_body=_go_default_body,
-           source="main_test.go", run=("go", "test", "{src}"),
+           # `go test FILE` in two steps: the compile (vet included) holds a heavy slot and
+           # the compile limits; the test binary runs with go test's flags and the run's
+           # limits (an endless loop no longer holds the compile slot for 70 s).
+           source="main_test.go", compile=("go", "test", "-c", "-o", "main.test", "{src}"),
+           run=("./main.test", "-test.paniconexit0", "-test.timeout=10m0s"),
            tools={"go": ("go",)}, version=("go", "version"), heavy=True,
-           compiles_in_run=True, cache_env="GOCACHE", compile_timeout_s=60.0,
+           cache_env="GOCACHE", cache_primer=("primer_test.go", _GO_PRIMER),
+           compile_timeout_s=60.0,
            # GOPATH mode: the tests import testify from Debian's /usr/share/gocode.
            env={"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "CGO_ENABLED": "0",
                 "GOFLAGS": "-count=1", "GOTOOLCHAIN": "local"},
-           fail_markers=("FAIL",), compile_error_markers=("[setup failed]", "[build failed]"),
+           # The binary's own exit status: 1 when a test fails (it prints FAIL), 2 on a
+           # panic. Its output is not scanned for "FAIL": `go test FILE` hides a passing
+           # binary's output, so a program printing the word passed MultiPL-E's rule.
+           # The runtime reserves ~600 MB of address space at start.
+           reserve_mb=1024,
            smoke='package smoke_test\n\nimport "testing"\n\nfunc TestSmoke(t *testing.T) {\n\tif 1+1 != 2 {\n\t\tt.Fatal("1+1")\n\t}\n}\n'),
     _entry("sh", "Bash", time_factor=10.0,
            fence_tags=("bash", "sh", "shell"), stop_sequences=("\n}",), aliases=("bash",), chat=_CHAT_RULES["sh"],

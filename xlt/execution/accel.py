@@ -12,24 +12,32 @@
 - TypeScript (`tsc_server`): a persistent Node process (servers/tsc_server.js)
   type-checks with the options `tsc --target esnext` uses and keeps the parsed
   standard library; the verdict is tsc's (type errors fail).
-- Go: a persistent build cache per worker slot (`GOCACHE`), so the standard
-  library and testify are compiled once, not per program.
+- Go (`BuildCache`): a build cache (`GOCACHE`) holding the standard library and
+  testify, built once by the caller from a trusted program (`Language.cache_primer`) and
+  read-only to programs; each program gets a writable cache of its own, seeded with hard
+  links to it. A program can write only into its own copy, which goes with its folder:
+  it cannot plant a rebuilt package (say, testify's `assert` with a `Fail` that passes)
+  for later programs.
 - Rust: HumanEval-X programs use the crates rand, regex and md5; they are built
   once from Debian's sources (`librust-*-dev`) with cargo, offline, and passed to
   rustc with `--extern`.
 
-Compile servers run as the invoking user inside the network namespace; they run
-no program code (`-proc:none`; tsc executes nothing).
+Compile servers run inside the network namespace and, as root, each as an unprivileged
+uid of its own that no program runs as (`CompileServer`); they run no program code
+(`-proc:none`; tsc executes nothing), and tsc writes only into the program's folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
 import os
 import re
 import select
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -38,6 +46,7 @@ from filelock import FileLock
 
 from xlt.execution.folders import own_folder
 
+log = logging.getLogger(__name__)
 SERVERS_DIR = Path(__file__).parent / "servers"
 _STDCXX = re.compile(r"^\s*#\s*include\s*<bits/stdc\+\+\.h>", re.MULTILINE)
 CPP_FLAGS = ("-std=c++17",)  # must equal the flags of the compile command
@@ -94,10 +103,16 @@ class CppPch:
 
 
 class CompileServer:
-    """One persistent compiler process: a request line in, `<code> <n>\\n` + n bytes out."""
+    """One persistent compiler process: a request line in, `<code> <n>\\n` + n bytes out.
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path):
-        self.argv, self.env, self.cwd = argv, env, cwd
+    With `uid` (as root) it runs as that unprivileged uid, one that no program runs as,
+    inside the network namespace: the compiler reads untrusted source (and follows
+    whatever paths it names), so it must not read or write as root. During a request the
+    program's folder belongs to that uid, so that it can write the compiled files there;
+    then it goes back to its owner."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, uid: int | None = None):
+        self.argv, self.env, self.cwd, self.uid = argv, env, cwd, uid
         self.proc: subprocess.Popen | None = None
 
     def _start(self) -> None:
@@ -110,6 +125,17 @@ class CompileServer:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    def compile(self, line: str, folder: Path, timeout_s: float) -> tuple[int, str] | None:
+        """`request` with `folder` (where the compiler writes) lent to the server's uid."""
+        if self.uid is None:
+            return self.request(line, timeout_s)
+        owner = folder.stat()
+        os.chown(folder, self.uid, self.uid)
+        try:
+            return self.request(line, timeout_s)
+        finally:
+            os.chown(folder, owner.st_uid, owner.st_gid)
 
     def request(self, line: str, timeout_s: float) -> tuple[int, str] | None:
         """(exit code, diagnostics), or None on timeout/crash (the server is restarted next time)."""
@@ -154,28 +180,136 @@ class CompileServer:
             self.proc = None
 
 
+def server_prefix(net_prefix: tuple[str, ...], unshare: str | None, uid: int | None) -> list[str]:
+    """The argv prefix of a compile server: the network namespace and, as root, its uid."""
+    if uid is None or unshare is None:
+        return list(net_prefix)
+    return [*(net_prefix or (unshare,)), "--setuid", str(uid), "--setgid", str(uid), "--"]
+
+
+def _install(source: Path, folder: Path) -> Path:
+    """A root-owned, world-readable copy of `source` in `folder` (the repository may sit
+    where server uids cannot read, e.g. under /root), named by its content: executors of
+    other versions sharing the folder keep theirs."""
+    text = source.read_bytes()
+    copy = folder / f"{source.stem}-{hashlib.sha256(text).hexdigest()[:12]}{source.suffix}"
+    if not copy.is_file():
+        tmp = copy.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(text)
+        tmp.chmod(0o644)
+        tmp.rename(copy)
+    return copy
+
+
 def javac_server_argv(java: str, javac: str, shared_dir: Path) -> list[str] | None:
     """Compile servers/JavacServer.java once; the argv that starts a server, or None."""
     out = shared_dir / "javac-server"
     marker = out / "JavacServer.class"
     with FileLock(str(out) + ".lock"):
-        own_folder(out, 0o755)  # the server's class runs as the caller: it must be ours
+        own_folder(out, 0o755)  # the server's class runs from here: it must be ours
         if not marker.is_file():
-            done = subprocess.run(
-                [javac, "-d", str(out), str(SERVERS_DIR / "JavacServer.java")],
-                capture_output=True,
-            )
+            source = SERVERS_DIR / "JavacServer.java"
+            done = subprocess.run([javac, "-d", str(out), str(source)], capture_output=True)
             if done.returncode != 0:
                 return None
-    return [java, "-Xmx768m", "-XX:+UseSerialGC", "-Xss8m", "-cp", str(out), "JavacServer"]
+            marker.chmod(0o644)
+    # No perf-data file in /tmp (a server uid has no business there).
+    return [java, "-Xmx768m", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss8m",
+            "-cp", str(out), "JavacServer"]  # fmt: skip
 
 
-def tsc_server_argv(node: str, tsc: str) -> list[str] | None:
+def tsc_server_argv(node: str, tsc: str, shared_dir: Path) -> list[str] | None:
     """The argv of a TypeScript server, or None when tsc's package cannot be found."""
     package = Path(tsc).resolve().parent.parent  # .../typescript/bin/tsc -> .../typescript
     if not (package / "package.json").is_file():
         return None
-    return [node, str(SERVERS_DIR / "tsc_server.js"), str(package)]
+    folder = shared_dir / "tsc-server"
+    with FileLock(str(folder) + ".lock"):
+        own_folder(folder, 0o755)  # the server's script runs from here: it must be ours
+        script = _install(SERVERS_DIR / "tsc_server.js", folder)
+    return [node, str(script), str(package)]
+
+
+class BuildCache:
+    """A build cache filled once by the caller from `primer` (a trusted program, run with
+    `argv` as a program of the language would be), then only read: every job gets a
+    copy to write to, made of hard links to its files (`seed`).
+
+    The links are root's files in the job's own folders: the job can add, remove or
+    replace entries of its copy, not change the files themselves, and the copy is removed
+    with the job. Go updates the mtime of entries it uses and trims old ones; on files it
+    does not own the first fails silently, and the copied `trim.txt` (dated now) keeps
+    it from trimming."""
+
+    TRIM_FILE = "trim.txt"
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], cache_env: str,
+                 primer: tuple[str, str], shared_dir: Path):  # fmt: skip
+        self.name, self.argv, self.env, self.cache_env = name, argv, dict(env), cache_env
+        self.primer, self.shared_dir = primer, shared_dir
+        self._master: Path | None = None
+        self._built = False
+        self._lock = threading.Lock()
+
+    def _build(self) -> Path | None:
+        """The filled master cache (folder of mode 0755, files 0644, all the caller's)."""
+        parent = own_folder(self.shared_dir / f"{self.name}-cache", 0o755)
+        master = parent / "master"
+        with FileLock(str(master) + ".lock"):
+            if (master / "complete").is_file():
+                return master
+            if master.exists():
+                shutil.rmtree(master)
+            with tempfile.TemporaryDirectory(dir=parent) as work:
+                source, text = self.primer
+                (Path(work) / source).write_text(text)
+                cache = Path(work) / "cache"
+                env = {**self.env, "HOME": work, "TMPDIR": work, self.cache_env: str(cache)}
+                try:
+                    done = subprocess.run(self.argv, cwd=work, env=env, capture_output=True,
+                                          timeout=600, stdin=subprocess.DEVNULL)  # fmt: skip
+                except subprocess.TimeoutExpired:
+                    done = None
+                if done is None or done.returncode != 0 or not cache.is_dir():
+                    log.warning("xlt.execution: %s build cache not primed: %s", self.name,
+                                done.stdout[-500:] if done else "timed out")  # fmt: skip
+                    return None
+                for folder, _, files in os.walk(cache):
+                    os.chmod(folder, 0o755)
+                    for name in files:
+                        os.chmod(Path(folder) / name, 0o644)
+                cache.rename(master)
+            (master / "complete").touch()
+        return master
+
+    def master(self) -> Path | None:
+        """The master cache, built on first use; None when priming failed (jobs then
+        start from an empty cache: slower, same verdicts)."""
+        with self._lock:
+            if not self._built:
+                self._master, self._built = self._build(), True
+        return self._master
+
+    def seed(self, dest: Path, uid: int | None) -> None:
+        """Make `dest` a writable cache for one job (owned by `uid`), linked to the master."""
+        dest.mkdir(mode=0o755)
+        master = self.master()
+        owned = [dest]
+        if master is not None:
+            for entry in os.scandir(master):
+                if entry.is_dir(follow_symlinks=False):
+                    sub = dest / entry.name
+                    sub.mkdir(mode=0o755)
+                    owned.append(sub)
+                    for item in os.scandir(entry.path):
+                        os.link(item.path, sub / item.name)
+                elif entry.name not in (self.TRIM_FILE, "complete"):
+                    os.link(entry.path, dest / entry.name)
+        (dest / self.TRIM_FILE).write_text(f"{int(time.time())}\n")
+        owned.append(dest / self.TRIM_FILE)
+        if uid is not None:
+            for path in owned:
+                os.chown(path, uid, uid)
 
 
 _CARGO_TOML = """[package]

@@ -20,7 +20,7 @@ from xlt.execution.toolchains import resolve
 from xlt.languages import LANGUAGES, Language
 
 # Bump when a change to the runners can change a verdict: old entries stop matching.
-RUNNER_VERSION = "xlt-exec-3"
+RUNNER_VERSION = "xlt-exec-4"  # 4: Java starts the tests' main; tsc writes in its folder only
 _NOT_CACHED = (T.TIMEOUT, T.TOOLCHAIN_MISSING, T.INVALID_JOB)
 
 

@@ -89,7 +89,10 @@ class Executor:
             timeout_s, memory_mb, file_size_mb, output_limit_bytes, accelerate=accelerate
         )
         self.sandbox = Sandbox(
-            network_isolation, capture_bytes=output_limit_bytes, slots=self.workers
+            network_isolation,
+            capture_bytes=output_limit_bytes,
+            slots=self.workers,
+            compile_slots=2 * self.heavy_workers,  # one uid per compile server (javac, tsc)
         )
         self._private_shared: Path | None = None  # set when the machine-wide one was planted
         try:

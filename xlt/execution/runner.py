@@ -20,12 +20,12 @@ from pathlib import Path
 
 from xlt.execution import accel, judge, strict
 from xlt.execution import types as T
-from xlt.execution.folders import own_folder
 from xlt.execution.sandbox import Limits, Outcome, Sandbox
 from xlt.execution.toolchains import (
     SYSTEM_DIRS,
     Toolchain,
     javatuples_jar,
+    reachable,
     resolve,
     world_executable,
 )
@@ -113,7 +113,9 @@ class Runner:
                         toolchain.paths["java"], toolchain.paths["javac"], self.shared_dir
                     )
                 elif name == "tsc_server":
-                    argv = accel.tsc_server_argv(toolchain.paths["node"], toolchain.paths["tsc"])
+                    argv = accel.tsc_server_argv(
+                        toolchain.paths["node"], toolchain.paths["tsc"], self.shared_dir
+                    )
                 pool = None
                 if argv is not None:
                     pool = queue.Queue()
@@ -122,14 +124,23 @@ class Runner:
                         "HOME": str(self.work_root),
                         "LANG": "C.UTF-8",
                     }
-                    for _ in range(self.heavy_workers):
-                        pool.put(
-                            accel.CompileServer(
-                                [*self.sandbox.net_prefix, *argv], env, self.work_root
-                            )
+                    for k in range(self.heavy_workers):  # each server a compile uid of its own
+                        uid = self.sandbox.compile_uid(len(self._servers) * self.heavy_workers + k)
+                        prefix = accel.server_prefix(
+                            self.sandbox.net_prefix, self.sandbox.unshare, uid
                         )
+                        pool.put(accel.CompileServer([*prefix, *argv], env, self.work_root, uid))
                 self._servers[name] = pool
             return self._servers[name]
+
+    def _toolchain(self, language: Language) -> Toolchain:
+        """The resolved toolchain; as root, with tools the slot uids cannot reach (rustup's
+        rustc under /root) replaced by a copy they can run (`toolchains.reachable`)."""
+        toolchain = resolve(language)
+        if not self.sandbox.drop_privileges or not toolchain.present:
+            return toolchain
+        return self._helper(f"toolchain-{language.code}",
+                            lambda: reachable(toolchain, self.shared_dir))  # fmt: skip
 
     def close(self) -> None:
         self._trash.put(None)
@@ -177,19 +188,22 @@ class Runner:
             "LC_ALL": "C.UTF-8",
             **language.env,
         }
-        if language.cache_env:
-            cache = (
-                self.shared_dir
-                / f"{language.code}-cache"
-                / (f"uid{uid}" if uid is not None else "self")
-            )
-            if not cache.is_dir():
-                own_folder(cache.parent, 0o755)  # the per-uid caches below are the uids' own
-                cache.mkdir(exist_ok=True)
-                if uid is not None:
-                    os.chown(cache, uid, uid)
+        if language.cache_env:  # the job's own cache, next to its work folder
+            cache = work.parent / "cache"
+            self._build_cache(language, toolchain, env).seed(cache, uid)
             env[language.cache_env] = str(cache)
         return env
+
+    def _build_cache(self, language: Language, toolchain: Toolchain, env: dict) -> accel.BuildCache:
+        def build() -> accel.BuildCache:
+            assert language.cache_env and language.cache_primer, language.code
+            source = language.cache_primer[0]
+            template = language.compile or language.run  # the step that builds
+            argv = expand(template, {"src": (source,), "exe": ("primer",)}, toolchain.paths)
+            return accel.BuildCache(language.code, argv, env, language.cache_env,
+                                    language.cache_primer, self.shared_dir)  # fmt: skip
+
+        return self._helper(f"cache-{language.code}", build)
 
     # --- one job ----------------------------------------------------------------------
 
@@ -201,7 +215,7 @@ class Runner:
                 id=getattr(job, "id", ""), status=T.INVALID_JOB, stderr=reason, cases_total=0
             )
         language = LANGUAGES[job.language]
-        toolchain = resolve(language)
+        toolchain = self._toolchain(language)
         if not toolchain.present:
             return T.Result(
                 id=job.id,
@@ -310,7 +324,7 @@ class Runner:
                     line = f"{work}\t{language.source}\t{values['classpath'][0]}"
                 else:
                     line = str(work / language.source)
-                reply = server.request(line, language.compile_timeout_s)
+                reply = server.compile(line, work, language.compile_timeout_s)
             finally:
                 pool.put(server)
             seconds = time.perf_counter() - start

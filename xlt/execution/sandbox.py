@@ -148,10 +148,19 @@ def find_bwrap() -> str | None:
 class Sandbox:
     """Builds and runs the wrapper chain; one instance per executor."""
 
-    def __init__(self, network_isolation: str = "auto", capture_bytes: int = 65536, slots: int = 1):
+    def __init__(
+        self,
+        network_isolation: str = "auto",
+        capture_bytes: int = 65536,
+        slots: int = 1,
+        compile_slots: int = 0,
+    ):
         self.net_prefix = network_prefix(network_isolation)
         self.drop_privileges = can_drop_privileges()
-        self._leases = lease_uids(slots) if self.drop_privileges else []
+        # Worker slots' uids first, then one per compile server: a server never shares a
+        # uid with programs, which could otherwise signal, trace or replace it.
+        self.slots = slots
+        self._leases = lease_uids(slots + compile_slots) if self.drop_privileges else []
         self.capture_bytes = capture_bytes
         self.prlimit = find_tool(("prlimit",))
         self.unshare = find_tool(("unshare",))
@@ -186,6 +195,10 @@ class Sandbox:
 
     def uid(self, slot: int) -> int | None:
         return self._leases[slot][0] if self.drop_privileges else None
+
+    def compile_uid(self, server: int) -> int | None:
+        """The uid of compile server `server` (0 <= server < compile_slots), or None."""
+        return self._leases[self.slots + server][0] if self.drop_privileges else None
 
     def close(self) -> None:
         for uid, handle in self._leases:

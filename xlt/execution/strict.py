@@ -154,8 +154,8 @@ class {JAVA_MAIN} {{
 def _go(marker: str, _: str) -> str:
     # The judge's TestMain: prints after every test passed. A program's own TestMain
     # (which can skip the tests or force status 0) no longer compiles. println writes
-    # to stderr and needs no import (imports cannot follow the tests). `go test FILE`
-    # shows a passing binary's output only with -v.
+    # to stderr and needs no import (imports cannot follow the tests). The test binary
+    # runs directly (xlt.languages), so its output is seen without -v.
     return f"""
 
 func TestMain(m *testing.M) {{
@@ -171,7 +171,7 @@ SEALS: dict[str, Seal] = {
     "js": Seal(_node, run_flags=("--require", "{strict_preload}"), preload=_NODE_PRELOAD),
     "cpp": Seal(_cpp, compile_args=("-Wl,--wrap=exit",)),
     "java": Seal(_java, main_class=JAVA_MAIN),
-    "go": Seal(_go, run_args=("-v",)),
+    "go": Seal(_go),
 }
 
 _warned: set[str] = set()

@@ -5,11 +5,16 @@ then `~/.cargo/bin`: a shim that depends on the caller's environment (pyenv,
 rustup) must not be picked when a plain binary exists, because programs run with
 a scrubbed environment. A rustup proxy is replaced by the real `rustc` of the
 active toolchain (rustup proxies break when HOME changes).
+
+A toolchain that the sandbox uids cannot reach (rustup's, under /root, mode 0700)
+is not run as root: `reachable` gives a copy of its installation that they can run,
+made of hard links (no bytes copied) where the file system allows.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import stat
@@ -17,6 +22,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
+
+from xlt.execution.folders import own_folder
 from xlt.languages import Language
 
 SYSTEM_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
@@ -116,3 +124,62 @@ def version(language: Language) -> str:
 
 def javatuples_jar() -> str | None:
     return next((jar for jar in JAVATUPLES_JARS if Path(jar).is_file()), None)
+
+
+# What a relocated installation needs: the tool and its sysroot (rustc finds its
+# standard library and librustc_driver relative to its own path, `../lib`).
+INSTALL_PARTS = ("bin", "lib")
+
+
+def _link_tree(source: Path, dest: Path) -> None:
+    """`dest` as a copy of `source` made of hard links (a real copy across file systems).
+    Files keep their owner (root) and mode: a sandbox uid can read and run, not change them."""
+    for folder, subfolders, files in os.walk(source):
+        here, target = Path(folder), dest / Path(folder).relative_to(source)
+        target.mkdir(mode=0o755, exist_ok=True)
+        links = [name for name in subfolders if (here / name).is_symlink()]
+        subfolders[:] = [name for name in subfolders if name not in links]
+        for name in links + [name for name in files if (here / name).is_symlink()]:
+            (target / name).symlink_to(os.readlink(here / name))
+        for name in files:
+            if (here / name).is_symlink():
+                continue
+            try:
+                os.link(here / name, target / name)
+            except OSError:  # another file system
+                shutil.copy2(here / name, target / name)
+
+
+def reachable_copy(path: str, shared_dir: Path) -> str | None:
+    """A path to the same tool that a sandbox uid can run: its installation prefix
+    (`<prefix>/bin/<tool>`: bin/ and lib/) linked under `shared_dir/toolchains`, named by
+    the prefix and the tool's inode and mtime (an upgraded toolchain gets a new copy).
+    None when the tool does not sit in such a prefix."""
+    real = Path(path).resolve()
+    prefix = real.parent.parent
+    if real.parent.name != "bin":
+        return None
+    info = real.stat()
+    tag = hashlib.sha256(f"{prefix}|{info.st_ino}|{info.st_mtime_ns}".encode()).hexdigest()[:16]
+    root = own_folder(shared_dir / "toolchains", 0o755)  # tools run from here: ours only
+    dest = root / f"{prefix.name}-{tag}"
+    with FileLock(str(dest) + ".lock"):
+        if not (dest / "complete").is_file():
+            if dest.exists():
+                shutil.rmtree(dest)
+            own_folder(dest, 0o755)
+            for part in INSTALL_PARTS:
+                if (prefix / part).is_dir():
+                    _link_tree(prefix / part, dest / part)
+            (dest / "complete").touch()
+    copy = dest / real.relative_to(prefix)
+    return str(copy) if world_executable(str(copy)) else None
+
+
+def reachable(toolchain: Toolchain, shared_dir: Path) -> Toolchain:
+    """`toolchain` with every tool a sandbox uid cannot run replaced by `reachable_copy`
+    (kept as it is when no copy can be made: the runner then runs it as the caller)."""
+    paths = {}
+    for tool, path in toolchain.paths.items():
+        paths[tool] = path if world_executable(path) else (reachable_copy(path, shared_dir) or path)
+    return Toolchain(paths=paths, missing=toolchain.missing)

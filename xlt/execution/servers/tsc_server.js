@@ -5,6 +5,7 @@
 // matches one `tsc` per program. Protocol, one request per line on stdin: the
 // absolute path of a .ts file. Reply: "<exit code> <byte count>\n" + diagnostics.
 const ts = require(process.argv[2] || "typescript"); // the typescript package folder
+const path = require("path");
 const readline = require("readline");
 
 const libCache = new Map(); // file name -> SourceFile, for files outside the program's folder
@@ -24,15 +25,29 @@ function compile(file) {
     }
     return getSourceFile(name, languageVersion, onError, shouldCreate);
   };
+  // A program can name other .ts files (`/// <reference path>`, imports); tsc would emit
+  // their .js next to them, through any symlink planted there. Only the program's own
+  // folder is written; anything else is a compile error.
+  const folder = path.dirname(path.resolve(file)) + path.sep;
+  const outside = [];
+  const writeFile = host.writeFile.bind(host);
+  host.writeFile = (name, data, ...rest) => {
+    if (path.resolve(name).startsWith(folder)) writeFile(name, data, ...rest);
+    else outside.push(name);
+  };
   const program = ts.createProgram(parsed.fileNames, parsed.options, host);
   const emitted = program.emit();
   const diagnostics = ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics);
-  const text = ts.formatDiagnostics(diagnostics, {
+  let text = ts.formatDiagnostics(diagnostics, {
     getCanonicalFileName: (f) => f,
-    getCurrentDirectory: () => require("path").dirname(file),
+    getCurrentDirectory: () => path.dirname(file),
     getNewLine: () => "\n",
   });
   const errors = diagnostics.some((d) => d.category === ts.DiagnosticCategory.Error);
+  if (outside.length) {
+    text += outside.map((name) => `tsc server: not written (outside the program's folder): ${name}\n`).join("");
+    return [1, text];
+  }
   return [emitted.emitSkipped ? 1 : errors ? 2 : 0, text];
 }
 
